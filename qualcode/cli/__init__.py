@@ -1,0 +1,95 @@
+"""The ``qualcode`` command line: a typer app joined from one module per command group.
+
+Each module in COMMAND_MODULES has ``register(app)``. Modules import heavy
+libraries (spaCy, pandas, …) only inside their commands, so ``qualcode
+--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+import typer
+from typer.core import TyperGroup
+
+from qualcode.errors import QualcodeError
+
+
+class QualcodeGroup(TyperGroup):
+    """Turns a QualcodeError into ``Error: …`` on stderr and exit 1 — never a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except QualcodeError as exc:
+            if os.environ.get("QUALCODE_DEBUG") == "1":
+                raise
+            from qualcode.cli._util import err_console
+
+            err_console().print(f"[bold red]Error:[/] {exc}", highlight=False, soft_wrap=True)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            from qualcode.cli._util import err_console
+
+            err_console().print("Interrupted; nothing from the unfinished step was saved.")
+            ctx.exit(130)
+        except Exception as exc:  # an unexpected failure: short message, no transcript-bearing locals
+            if os.environ.get("QUALCODE_DEBUG") == "1" or "PYTEST_CURRENT_TEST" in os.environ:
+                raise
+            from qualcode.cli._util import err_console
+
+            err_console().print(
+                f"[bold red]Error:[/] unexpected failure ({type(exc).__name__}); the project was left as it was."
+                " Run again with QUALCODE_DEBUG=1 to see the details, and report them.",
+                highlight=False,
+            )
+            ctx.exit(1)
+
+
+app = typer.Typer(
+    name="qualcode",
+    cls=QualcodeGroup,
+    help="Qualitative interview studies from transcripts to theme tables: import, code, agree, reconcile, count, quote.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+# One module per command group; each has register(app). Keep the order: it is
+# the order of `qualcode --help`.
+COMMAND_MODULES = [
+    "init",
+    "demo",
+]
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(f"qualcode.cli.{_name}").register(app)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True),
+) -> None:
+    """Qualitative interview studies from transcripts to theme tables.
+
+    Start with 'qualcode demo' to see the whole workflow on an example study,
+    or 'qualcode init' to create a project.
+    """
+    if version:
+        from qualcode import __version__
+
+        typer.echo(f"qualcode {__version__}")
+        raise typer.Exit()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="qualcode")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

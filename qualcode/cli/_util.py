@@ -1,0 +1,76 @@
+"""Shared pieces of the command line: consoles, common options, rendering.
+
+Stdout carries data; stderr carries talk (progress, notices, errors).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from qualcode.errors import InputError
+
+
+def console() -> Console:
+    """A console on the current stdout (created per call so test runners capture it)."""
+    return Console(file=sys.stdout, soft_wrap=False)
+
+
+def err_console() -> Console:
+    """A console on the current stderr, for progress and notices."""
+    return Console(file=sys.stderr, soft_wrap=True)
+
+
+def notice(message: str) -> None:
+    """A one-line notice on stderr."""
+    err_console().print(message, highlight=False, markup=False)
+
+
+ProjectOption = Annotated[
+    Optional[Path],
+    typer.Option("--project", "-p", help="Project folder (default: the nearest one from the current folder upward).",
+                 show_default=False),
+]
+
+ForceOption = Annotated[bool, typer.Option("--force", help="Replace an existing output file.")]
+
+FormatOption = Annotated[
+    str, typer.Option("--format", "-f", help="Output format: table, csv, json or md.", show_default=True)
+]
+
+
+def open_project(project_dir: Path | None):
+    """The project named by --project, or the nearest one upward from the cwd."""
+    from qualcode.project import Project
+
+    return Project.find(project_dir)
+
+
+def check_format(fmt: str, allowed: tuple[str, ...]) -> str:
+    fmt = fmt.lower()
+    if fmt not in allowed:
+        raise InputError(f"unknown format '{fmt}'; choose one of {', '.join(allowed)}")
+    return fmt
+
+
+def render_table(df, fmt: str = "table", *, title: str | None = None, caption: str | None = None) -> None:
+    """Print a DataFrame to stdout as a rich table, csv, json or markdown."""
+    fmt = check_format(fmt, ("table", "csv", "json", "md"))
+    if fmt != "table":
+        from qualcode.exports import table_to_text
+
+        sys.stdout.write(table_to_text(df, fmt))
+        return
+    from rich.table import Table
+
+    table = Table(title=title, caption=caption, show_lines=False, title_justify="left")
+    for column in df.columns:
+        numeric = str(df[column].dtype).startswith(("int", "float"))
+        table.add_column(str(column), justify="right" if numeric else "left", overflow="fold")
+    for row in df.itertuples(index=False):
+        table.add_row(*["" if v is None or (isinstance(v, float) and v != v) else str(v) for v in row])
+    console().print(table)

@@ -1,0 +1,285 @@
+"""Units: the spans that are coded, compared and counted.
+
+Stored units are paragraphs of speaker turns. Other levels are derived:
+
+- ``paragraph``: one stored unit (key ``DOC#12``)
+- ``turn``: the paragraphs of one speaker turn (key ``DOC#t5``)
+- ``sentence``: spaCy sentences inside paragraphs, computed once and cached (key ``DOC#12.3``)
+- ``document``: all (respondent) text of a document (key ``DOC``)
+- ``respondent``: all text of one respondent across documents (key ``@SF4``)
+
+A unit is a tuple of segments ``(document_id, start, end)``; only the
+respondent level has segments in several documents. Interviewer turns belong
+to nobody and are left out unless ``respondents_only=False``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from bisect import bisect_right
+from dataclasses import dataclass
+from typing import Iterable
+
+from qualcode.errors import InputError, NotFound
+
+LEVELS = ("paragraph", "turn", "sentence", "document", "respondent")
+
+
+@dataclass(frozen=True)
+class Unit:
+    key: str
+    level: str
+    segments: tuple[tuple[int, int, int], ...]
+    respondent_id: str | None
+    speaker: str | None
+    role: str
+    document: str | None
+    unit_ids: tuple[int, ...]
+
+    @property
+    def document_id(self) -> int | None:
+        ids = {s[0] for s in self.segments}
+        return next(iter(ids)) if len(ids) == 1 else None
+
+    @property
+    def start(self) -> int:
+        return self.segments[0][1]
+
+    @property
+    def end(self) -> int:
+        return self.segments[-1][2]
+
+    @property
+    def length(self) -> int:
+        return sum(end - start for _, start, end in self.segments)
+
+
+def paragraph_key(document: str, seq: int) -> str:
+    return f"{document}#{seq}"
+
+
+def parse_paragraph_key(key: str) -> tuple[str, int]:
+    """``'SF4.docx#12'`` → ``('SF4.docx', 12)``; InputError if the key is not of that form."""
+    document, sep, seq = key.rpartition("#")
+    if not sep or not document or not seq.isdigit():
+        raise InputError(f"'{key}' is not a unit id of the form DOCUMENT#NUMBER")
+    return document, int(seq)
+
+
+def _paragraph_rows(conn: sqlite3.Connection, documents: Iterable[int] | None, respondents_only: bool):
+    sql = (
+        "SELECT u.unit_id, u.document_id, d.name AS document, u.seq, u.turn, u.start, u.end, u.speaker, u.role,"
+        " u.respondent_id FROM units u JOIN documents d USING (document_id)"
+    )
+    clauses, params = [], []
+    if respondents_only:
+        clauses.append("u.role = 'respondent'")
+    if documents is not None:
+        ids = list(documents)
+        clauses.append(f"u.document_id IN ({','.join('?' * len(ids))})")
+        params.extend(ids)
+    if clauses:
+        sql += " WHERE " + " AND ".join(clauses)
+    sql += " ORDER BY d.name, u.seq"
+    return conn.execute(sql, params).fetchall()
+
+
+def load_units(
+    conn: sqlite3.Connection,
+    level: str = "paragraph",
+    *,
+    documents: Iterable[int] | None = None,
+    respondents_only: bool = True,
+    language: str = "en",
+) -> list[Unit]:
+    """All units at ``level``, in document order (documents by name, respondents naturally)."""
+    if level not in LEVELS:
+        raise InputError(f"unknown unit '{level}'; choose one of {', '.join(LEVELS)}")
+    rows = _paragraph_rows(conn, documents, respondents_only)
+    if level == "paragraph":
+        return [
+            Unit(paragraph_key(r["document"], r["seq"]), level, ((r["document_id"], r["start"], r["end"]),),
+                 r["respondent_id"], r["speaker"], r["role"], r["document"], (r["unit_id"],))
+            for r in rows
+        ]
+    if level == "turn":
+        units: list[Unit] = []
+        group: list = []
+        for r in rows + [None]:
+            if group and (r is None or (r["document_id"], r["turn"]) != (group[0]["document_id"], group[0]["turn"])):
+                g0 = group[0]
+                units.append(Unit(
+                    f"{g0['document']}#t{g0['turn']}", level,
+                    ((g0["document_id"], g0["start"], group[-1]["end"]),),
+                    g0["respondent_id"], g0["speaker"], g0["role"], g0["document"],
+                    tuple(x["unit_id"] for x in group)))
+                group = []
+            if r is not None:
+                group.append(r)
+        return units
+    if level == "sentence":
+        ensure_sentences(conn, language, [r["unit_id"] for r in rows])
+        by_unit: dict[int, list[tuple[int, int]]] = {}
+        ids = [r["unit_id"] for r in rows]
+        for chunk_start in range(0, len(ids), 900):
+            chunk = ids[chunk_start:chunk_start + 900]
+            for unit_id, start, end in conn.execute(
+                f"SELECT unit_id, start, end FROM sentences WHERE unit_id IN ({','.join('?' * len(chunk))}) ORDER BY unit_id, start",
+                chunk,
+            ):
+                by_unit.setdefault(unit_id, []).append((start, end))
+        units = []
+        for r in rows:
+            for k, (start, end) in enumerate(by_unit.get(r["unit_id"], [(r["start"], r["end"])]), start=1):
+                units.append(Unit(f"{r['document']}#{r['seq']}.{k}", level, ((r["document_id"], start, end),),
+                                  r["respondent_id"], r["speaker"], r["role"], r["document"], (r["unit_id"],)))
+        return units
+    if level == "document":
+        grouped: dict[int, list] = {}
+        for r in rows:
+            grouped.setdefault(r["document_id"], []).append(r)
+        return [
+            Unit(g[0]["document"], level, tuple((r["document_id"], r["start"], r["end"]) for r in g),
+                 _single(r["respondent_id"] for r in g), None, "respondent" if respondents_only else "other",
+                 g[0]["document"], tuple(r["unit_id"] for r in g))
+            for g in grouped.values()
+        ]
+    # respondent
+    from natsort import natsorted
+
+    grouped_r: dict[str, list] = {}
+    for r in rows:
+        if r["respondent_id"] is not None:
+            grouped_r.setdefault(r["respondent_id"], []).append(r)
+    return [
+        Unit(f"@{respondent}", level,
+             tuple(sorted((r["document_id"], r["start"], r["end"]) for r in grouped_r[respondent])),
+             respondent, None, "respondent", _single(r["document"] for r in grouped_r[respondent]),
+             tuple(r["unit_id"] for r in grouped_r[respondent]))
+        for respondent in natsorted(grouped_r)
+    ]
+
+
+def _single(values):
+    distinct = set(values)
+    return next(iter(distinct)) if len(distinct) == 1 else None
+
+
+def ensure_sentences(conn: sqlite3.Connection, language: str, unit_ids: list[int]) -> int:
+    """Compute and cache sentence spans for the given paragraph units that lack them.
+
+    Returns the number of paragraphs segmented. Sentences are trimmed of
+    surrounding whitespace and always lie inside their paragraph.
+    """
+    if not unit_ids:
+        return 0
+    done: set[int] = set()
+    for chunk_start in range(0, len(unit_ids), 900):
+        chunk = unit_ids[chunk_start:chunk_start + 900]
+        done.update(r[0] for r in conn.execute(
+            f"SELECT DISTINCT unit_id FROM sentences WHERE unit_id IN ({','.join('?' * len(chunk))})", chunk))
+    todo = [u for u in unit_ids if u not in done]
+    if not todo:
+        return 0
+    from qualcode.nlp import load_pipeline
+
+    nlp = load_pipeline(language)
+    texts: list[tuple[int, int, str]] = []
+    for chunk_start in range(0, len(todo), 900):
+        chunk = todo[chunk_start:chunk_start + 900]
+        for unit_id, start, text in conn.execute(
+            "SELECT u.unit_id, u.start, substr(d.text, u.start + 1, u.end - u.start) FROM units u"
+            f" JOIN documents d USING (document_id) WHERE u.unit_id IN ({','.join('?' * len(chunk))})",
+            chunk,
+        ):
+            texts.append((unit_id, start, text))
+    rows = []
+    for (unit_id, offset, text), doc in zip(texts, nlp.pipe(t[2] for t in texts)):
+        spans = sentence_spans(text, doc)
+        rows.extend((unit_id, offset + s, offset + e) for s, e in spans)
+    # Called from read-only commands too: the cache write is its own small transaction.
+    own = not conn.in_transaction
+    if own:
+        conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.executemany("INSERT OR IGNORE INTO sentences (unit_id, start, end) VALUES (?, ?, ?)", rows)
+        if own:
+            conn.execute("COMMIT")
+    except BaseException:
+        if own:
+            conn.execute("ROLLBACK")
+        raise
+    return len(todo)
+
+
+def sentence_spans(text: str, doc) -> list[tuple[int, int]]:
+    """Sentence (start, end) offsets in ``text`` from a spaCy Doc, whitespace trimmed, never empty."""
+    spans = []
+    for sent in doc.sents:
+        start, end = sent.start_char, sent.end_char
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        if end > start:
+            spans.append((start, end))
+    return spans or [(0, len(text))]
+
+
+def coverage(units: list[Unit], spans: Iterable[tuple[object, int, int, int]]) -> dict[tuple[int, object], int]:
+    """Characters of each unit covered by each group of spans.
+
+    ``spans`` yields ``(group, document_id, start, end)`` — a group is whatever
+    the caller counts by, e.g. ``(coder, code_id)``. Overlapping spans of one
+    group are merged first, so the result is the size of the union. Returns
+    ``{(unit_index, group): covered_characters}`` for every pair that overlaps.
+    """
+    # segment index per document: sorted starts, with ends and unit indexes
+    seg_by_doc: dict[int, list[tuple[int, int, int]]] = {}
+    for index, unit in enumerate(units):
+        for document_id, start, end in unit.segments:
+            seg_by_doc.setdefault(document_id, []).append((start, end, index))
+    starts_by_doc = {}
+    for document_id, segs in seg_by_doc.items():
+        segs.sort()
+        starts_by_doc[document_id] = [s[0] for s in segs]
+    merged: dict[tuple[object, int], list[list[int]]] = {}
+    for group, document_id, start, end in spans:
+        merged.setdefault((group, document_id), []).append([start, end])
+    result: dict[tuple[int, object], int] = {}
+    for (group, document_id), intervals in merged.items():
+        segs = seg_by_doc.get(document_id)
+        if not segs:
+            continue
+        starts = starts_by_doc[document_id]
+        intervals.sort()
+        union = [intervals[0]]
+        for start, end in intervals[1:]:
+            if start <= union[-1][1]:
+                union[-1][1] = max(union[-1][1], end)
+            else:
+                union.append([start, end])
+        for start, end in union:
+            # segments are disjoint and sorted, so ends are sorted too; walk back from
+            # the last segment starting before `end` while segments still reach `start`
+            i = bisect_right(starts, end - 1) - 1
+            while i >= 0 and segs[i][1] > start:
+                seg_start, seg_end, index = segs[i]
+                overlap = min(end, seg_end) - max(start, seg_start)
+                if overlap > 0:
+                    result[(index, group)] = result.get((index, group), 0) + overlap
+                i -= 1
+    return result
+
+
+def unit_text(conn: sqlite3.Connection, unit: Unit, separator: str = "\n\n") -> str:
+    """The text of a unit (segments joined by ``separator``)."""
+    parts = []
+    for document_id, start, end in unit.segments:
+        row = conn.execute(
+            "SELECT substr(text, ? + 1, ?) FROM documents WHERE document_id = ?", (start, end - start, document_id)
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"document {document_id} is not in the project")
+        parts.append(row[0])
+    return separator.join(parts)
