@@ -124,3 +124,45 @@ def current_version_id(conn: sqlite3.Connection) -> int | None:
     """The codebook version most recently imported into the project, if any."""
     row = conn.execute("SELECT value FROM meta WHERE key = 'codebook_version'").fetchone()
     return int(row[0]) if row else None
+
+
+def store_nodes(conn: sqlite3.Connection, nodes: list[dict]) -> dict[str, int]:
+    """Insert or update code-tree nodes by key; return ``{key: code_id}``.
+
+    Each node dict has key and label, and optionally parent (a key), definition,
+    include, exclude, examples (list), memo, rules (dict), color, guid. Nodes are
+    stored in the given order (which becomes their position among siblings);
+    a parent must come before its children. Call inside a transaction.
+    """
+    ids: dict[str, int] = {}
+    for position, node in enumerate(nodes):
+        parent = node.get("parent")
+        parent_id = None
+        if parent is not None:
+            parent_id = ids.get(parent)
+            if parent_id is None:
+                row = conn.execute("SELECT code_id FROM codes WHERE key = ?", (parent,)).fetchone()
+                if row is None:
+                    raise NotFound(f"code '{node['key']}' names an unknown parent '{parent}'")
+                parent_id = row[0]
+        values = (
+            node["label"], parent_id, position, node.get("definition"), node.get("include"), node.get("exclude"),
+            json.dumps(list(node.get("examples") or []), ensure_ascii=False), node.get("memo"),
+            json.dumps(node["rules"], ensure_ascii=False) if node.get("rules") else None,
+            node.get("color"), node.get("guid"),
+        )
+        row = conn.execute("SELECT code_id FROM codes WHERE key = ?", (node["key"],)).fetchone()
+        if row:
+            conn.execute(
+                "UPDATE codes SET label=?, parent_id=?, position=?, definition=?, include=?, exclude=?, examples=?,"
+                " memo=?, rules=?, color=?, guid=COALESCE(?, guid), active=1 WHERE code_id=?",
+                (*values, row[0]),
+            )
+            ids[node["key"]] = row[0]
+        else:
+            ids[node["key"]] = conn.execute(
+                "INSERT INTO codes (label, parent_id, position, definition, include, exclude, examples, memo, rules,"
+                " color, guid, key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (*values, node["key"]),
+            ).lastrowid
+    return ids

@@ -25,8 +25,27 @@ def now() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
 
 
+def execute_script(conn: sqlite3.Connection, script: str) -> None:
+    """Run several SQL statements inside the current transaction.
+
+    (``Connection.executescript`` would COMMIT first, breaking the
+    one-transaction-per-migration guarantee.)
+    """
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        if line.strip().startswith("--"):
+            continue
+        statement += line
+        if sqlite3.complete_statement(statement):
+            conn.execute(statement)
+            statement = ""
+    if statement.strip():
+        raise ValueError("incomplete SQL statement at the end of a migration script")
+
+
 def m001_initial(conn: sqlite3.Connection) -> None:
-    conn.executescript(
+    execute_script(
+        conn,
         """
         CREATE TABLE meta (
             key   TEXT PRIMARY KEY,
