@@ -65,7 +65,7 @@ def m001_initial(conn: sqlite3.Connection) -> None:
             PRIMARY KEY (respondent_id, name)
         );
 
-        -- one imported transcript; text is normalised (NFC, \n) and never edited
+        -- one imported transcript; text is normalised (NFC, LF line ends) and never edited
         CREATE TABLE documents (
             document_id   INTEGER PRIMARY KEY,
             name          TEXT NOT NULL UNIQUE,
