@@ -11,6 +11,7 @@ import importlib
 import os
 import sys
 
+import click
 import typer
 from typer.core import TyperGroup
 
@@ -30,6 +31,8 @@ class QualcodeGroup(TyperGroup):
 
             err_console().print(f"[bold red]Error:[/] {exc}", highlight=False, soft_wrap=True)
             ctx.exit(exc.exit_code)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
         except KeyboardInterrupt:
             from qualcode.cli._util import err_console
 
@@ -70,20 +73,25 @@ for _name in COMMAND_MODULES:
     importlib.import_module(f"qualcode.cli.{_name}").register(app)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from qualcode import __version__
+
+        typer.echo(f"qualcode {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(
-    version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True),
+    version: bool = typer.Option(
+        False, "--version", help="Print the version and exit.", is_eager=True, callback=_print_version
+    ),
 ) -> None:
     """Qualitative interview studies from transcripts to theme tables.
 
     Start with 'qualcode demo' to see the whole workflow on an example study,
     or 'qualcode init' to create a project.
     """
-    if version:
-        from qualcode import __version__
-
-        typer.echo(f"qualcode {__version__}")
-        raise typer.Exit()
 
 
 def main() -> None:

@@ -1,0 +1,80 @@
+import sqlite3
+
+import pytest
+
+from qualcode import store
+from qualcode.errors import ProjectError
+
+
+def test_blank_database_gets_every_migration(tmp_path):
+    conn = store.connect(tmp_path / "q.db")
+    assert store.schema_version(conn) == len(store.MIGRATIONS)
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"documents", "units", "codes", "codings", "coders", "decisions", "assignments", "history"} <= tables
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+
+
+def test_reopening_applies_nothing(tmp_path):
+    store.connect(tmp_path / "q.db").close()
+    conn = store.connect(tmp_path / "q.db", migrate=False)
+    assert store.apply_migrations(conn) == []
+
+
+@pytest.mark.parametrize("version", range(0, len(store.MIGRATIONS)))
+def test_upgrade_from_every_older_schema(tmp_path, version):
+    """A database left at any older schema version reaches the current one."""
+    conn = sqlite3.connect(tmp_path / "old.db", isolation_level=None)
+    for number, migration in enumerate(store.MIGRATIONS[:version], start=1):
+        conn.execute("BEGIN")
+        migration(conn)
+        conn.execute(f"PRAGMA user_version = {number}")
+        conn.execute("COMMIT")
+    conn.close()
+    upgraded = store.connect(tmp_path / "old.db")
+    assert store.schema_version(upgraded) == len(store.MIGRATIONS)
+
+
+def test_failed_migration_leaves_database_at_previous_version(tmp_path, monkeypatch):
+    def m_broken(conn):
+        conn.execute("CREATE TABLE half_done (x)")
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(store, "MIGRATIONS", [*store.MIGRATIONS, m_broken])
+    with pytest.raises(RuntimeError):
+        store.connect(tmp_path / "q.db")
+    conn = sqlite3.connect(tmp_path / "q.db")
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(store.MIGRATIONS) - 1
+    assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'half_done'").fetchone()[0] == 0
+
+
+def test_newer_database_is_refused(tmp_path):
+    conn = sqlite3.connect(tmp_path / "q.db")
+    conn.execute("PRAGMA user_version = 999")
+    conn.close()
+    with pytest.raises(ProjectError, match="newer than this qualcode"):
+        store.connect(tmp_path / "q.db")
+
+
+def test_not_a_database_is_a_clear_error(tmp_path):
+    (tmp_path / "q.db").write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(ProjectError, match="not a usable qualcode database"):
+        store.connect(tmp_path / "q.db")
+
+
+def test_transaction_rolls_back_everything(tmp_path):
+    conn = store.connect(tmp_path / "q.db")
+    with pytest.raises(ValueError):
+        with store.transaction(conn):
+            store.get_or_create_coder(conn, "A")
+            raise ValueError
+    assert store.coder_names(conn) == []
+    with store.transaction(conn):
+        store.get_or_create_coder(conn, "A")
+    assert store.coder_names(conn) == ["A"]
+
+
+def test_foreign_keys_are_enforced(tmp_path):
+    conn = store.connect(tmp_path / "q.db")
+    with pytest.raises(sqlite3.IntegrityError):
+        conn.execute("INSERT INTO units (document_id, seq, turn, start, end, role) VALUES (99, 1, 1, 0, 5, 'respondent')")
