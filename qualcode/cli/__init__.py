@@ -67,6 +67,7 @@ app = typer.Typer(
 COMMAND_MODULES = [
     "init",
     "demo",
+    "agree",
 ]
 
 for _name in COMMAND_MODULES:

@@ -1,0 +1,775 @@
+"""Inter-coder agreement between two coders, per code, on a unit the researcher chooses.
+
+For each code, presence/absence on the compared units gives a 2×2 table
+
+                 coder B: yes   coder B: no
+    coder A: yes      a              b
+    coder A: no       c              d          n = a + b + c + d
+
+from which percent agreement, Cohen's κ, Krippendorff's α (nominal), Gwet's
+AC1, Brennan–Prediger κ and the positive / negative specific agreements are
+computed. The statistics are vectorised over many tables at once (numpy
+arrays of a, b, c, d of any shape), so the same functions serve the per-code
+rows, the pooled rows and every bootstrap replicate.
+
+At ``unit="char"`` the table counts characters (NVivo's coding comparison),
+built from interval arithmetic on the coded spans, never from per-character
+arrays. The formulas, the undefined-value policy and the references are in
+docs/methods/agreement.md.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from qualcode import units as units_module
+from qualcode.errors import InputError
+
+AGREEMENT_LEVELS = ("paragraph", "turn", "sentence", "char", "document", "respondent")
+SCOPES = ("assigned", "all")
+STATISTICS = ("percent", "kappa", "alpha", "ac1", "bp", "pos_agree", "neg_agree")
+# statistics that can be undefined on a table with n > 0, and so carry a reason column
+REASONED = ("kappa", "alpha", "pos_agree", "neg_agree")
+
+NO_VARIATION_ABSENT = "neither coder applied the code to any compared unit (no variation)"
+NO_VARIATION_PRESENT = "both coders applied the code to every compared unit (no variation)"
+NO_POSITIVES = "neither coder applied the code (a + b + c = 0)"
+NO_NEGATIVES = "both coders applied the code everywhere (b + c + d = 0)"
+NO_UNITS = "no units compared"
+
+
+# --------------------------------------------------------------------------
+# Statistics on 2×2 tables (numpy arrays of any shape; NaN where undefined)
+# --------------------------------------------------------------------------
+
+def _cells(a, b, c, d):
+    import numpy as np
+
+    return (np.asarray(a, dtype=float), np.asarray(b, dtype=float),
+            np.asarray(c, dtype=float), np.asarray(d, dtype=float))
+
+
+def _ratio(numerator, denominator):
+    """numerator / denominator, NaN where the denominator is 0 (no warnings)."""
+    import numpy as np
+
+    numerator, denominator = np.broadcast_arrays(np.asarray(numerator, dtype=float),
+                                                 np.asarray(denominator, dtype=float))
+    out = np.full(numerator.shape, np.nan)
+    np.divide(numerator, denominator, out=out, where=denominator != 0)
+    return out
+
+
+def percent_agreement_2x2(a, b, c, d):
+    """Proportion of units on which the coders agree, (a + d) / n (0–1; NaN when n = 0)."""
+    a, b, c, d = _cells(a, b, c, d)
+    return _ratio(a + d, a + b + c + d)
+
+
+def kappa_2x2(a, b, c, d):
+    """Cohen's κ = (p_o − p_e) / (1 − p_e), p_e = p_A·p_B + (1 − p_A)(1 − p_B).
+
+    Computed in the equivalent closed form 2(ad − bc) / ((a+b)(b+d) + (a+c)(c+d)),
+    which is exact in floating point. Undefined (NaN) when p_e = 1, i.e. when
+    both coders gave every unit the same single value.
+    """
+    a, b, c, d = _cells(a, b, c, d)
+    return _ratio(2.0 * (a * d - b * c), (a + b) * (b + d) + (a + c) * (c + d))
+
+
+def alpha_nominal_2x2(a, b, c, d):
+    """Krippendorff's α for two coders, binary (nominal) values, no missing data.
+
+    From the coincidence matrix (o₁₁ = 2a, o₀₁ = o₁₀ = b + c, o₀₀ = 2d;
+    n₁ = 2a + b + c, n₀ = 2d + b + c, N = 2n):
+    α = 1 − (N − 1)·o₀₁ / (n₀·n₁). Undefined (NaN) when n₀·n₁ = 0 — no variation
+    in the values at all (Krippendorff 2011).
+    """
+    a, b, c, d = _cells(a, b, c, d)
+    n_pairable = 2.0 * (a + b + c + d)
+    disagreement = b + c
+    expected = (2.0 * d + disagreement) * (2.0 * a + disagreement)
+    return 1.0 - _ratio((n_pairable - 1.0) * disagreement, expected)
+
+
+def ac1_2x2(a, b, c, d):
+    """Gwet's AC1 = (p_o − p_e) / (1 − p_e), p_e = 2π(1 − π), π = (2a + b + c) / 2n.
+
+    p_e ≤ 0.5, so AC1 is defined whenever n > 0.
+    """
+    import numpy as np
+
+    a, b, c, d = _cells(a, b, c, d)
+    n = a + b + c + d
+    observed = _ratio(a + d, n)
+    prevalence = _ratio(2.0 * a + b + c, 2.0 * n)
+    chance = 2.0 * prevalence * (1.0 - prevalence)
+    return np.where(n > 0, _ratio(observed - chance, 1.0 - chance), np.nan)
+
+
+def bp_2x2(a, b, c, d):
+    """Brennan–Prediger κ_n = (p_o − 1/q) / (1 − 1/q) with q = 2 categories: 2·p_o − 1."""
+    return 2.0 * percent_agreement_2x2(a, b, c, d) - 1.0
+
+
+def specific_agreement(a, b, c, d):
+    """Positive and negative specific agreement (Fleiss 1975; Cicchetti & Feinstein 1990).
+
+    Returns ``(pos, neg)``: pos = 2a / (2a + b + c), undefined when a + b + c = 0;
+    neg = 2d / (2d + b + c), undefined when b + c + d = 0.
+    """
+    a, b, c, d = _cells(a, b, c, d)
+    return _ratio(2.0 * a, 2.0 * a + b + c), _ratio(2.0 * d, 2.0 * d + b + c)
+
+
+def statistics_2x2(a, b, c, d) -> dict:
+    """Every statistic for the given tables: ``{name: array}`` (percent in 0–100)."""
+    positive, negative = specific_agreement(a, b, c, d)
+    return {
+        "percent": 100.0 * percent_agreement_2x2(a, b, c, d),
+        "kappa": kappa_2x2(a, b, c, d),
+        "alpha": alpha_nominal_2x2(a, b, c, d),
+        "ac1": ac1_2x2(a, b, c, d),
+        "bp": bp_2x2(a, b, c, d),
+        "pos_agree": positive,
+        "neg_agree": negative,
+    }
+
+
+def undefined_reasons(a, b, c, d) -> dict:
+    """Why each statistic is undefined for each table (``''`` where it is defined)."""
+    import numpy as np
+
+    a, b, c, d = _cells(a, b, c, d)
+    n = a + b + c + d
+    empty = n == 0
+    all_absent = (a + b + c == 0) & ~empty
+    all_present = (b + c + d == 0) & ~empty
+    no_variation = np.where(empty, NO_UNITS, np.where(all_absent, NO_VARIATION_ABSENT,
+                                                       np.where(all_present, NO_VARIATION_PRESENT, "")))
+    return {
+        "kappa": no_variation,
+        "alpha": no_variation.copy(),
+        "pos_agree": np.where(empty, NO_UNITS, np.where(a + b + c == 0, NO_POSITIVES, "")),
+        "neg_agree": np.where(empty, NO_UNITS, np.where(b + c + d == 0, NO_NEGATIVES, "")),
+    }
+
+
+def landis_koch(kappa: float | None) -> str:
+    """Landis & Koch's (1977) label for a κ value ('' when undefined)."""
+    if kappa is None or kappa != kappa:
+        return ""
+    if kappa < 0:
+        return "poor"
+    for upper, label in ((0.20, "slight"), (0.40, "fair"), (0.60, "moderate"), (0.80, "substantial")):
+        if kappa <= upper + 1e-12:
+            return label
+    return "almost perfect"
+
+
+# --------------------------------------------------------------------------
+# Tables from presence data, and the cluster bootstrap
+# --------------------------------------------------------------------------
+
+def tables_from_presence(present_a, present_b, clusters=None):
+    """2×2 cell counts per column of two boolean (units × columns) presence matrices.
+
+    Returns an int64 array of shape (columns, 4) holding a, b, c, d; with
+    ``clusters`` (an integer cluster index per unit, 0..R-1), an array of shape
+    (R, columns, 4) with one table per cluster.
+    """
+    import numpy as np
+
+    present_a = np.asarray(present_a, dtype=bool)
+    present_b = np.asarray(present_b, dtype=bool)
+    both = present_a & present_b
+    only_a = present_a & ~present_b
+    only_b = present_b & ~present_a
+    if clusters is None:
+        n = present_a.shape[0]
+        a = np.count_nonzero(both, axis=0)
+        b = np.count_nonzero(only_a, axis=0)
+        c = np.count_nonzero(only_b, axis=0)
+        return np.stack([a, b, c, n - a - b - c], axis=-1).astype(np.int64)
+    clusters = np.asarray(clusters)
+    order = np.argsort(clusters, kind="stable")
+    sorted_clusters = clusters[order]
+    n_clusters = int(sorted_clusters[-1]) + 1 if len(sorted_clusters) else 0
+    starts = np.searchsorted(sorted_clusters, np.arange(n_clusters))
+    present = np.searchsorted(sorted_clusters, np.arange(n_clusters), side="right") > starts
+    out = np.zeros((n_clusters, present_a.shape[1], 4), dtype=np.int64)
+    if not len(order):
+        return out
+    sizes = np.bincount(clusters, minlength=n_clusters)
+    used = np.flatnonzero(present)
+    for index, matrix in enumerate((both, only_a, only_b)):
+        out[used, :, index] = np.add.reduceat(matrix[order].astype(np.int32), starts[used], axis=0)
+    out[:, :, 3] = sizes[:, None] - out[:, :, :3].sum(axis=2)
+    return out
+
+
+def bootstrap_replicates(cluster_tables, *, n_boot: int = 1000, seed: int = 0):
+    """Cluster-bootstrap replicates of summed tables.
+
+    ``cluster_tables`` has shape (R, ..., 4). Each replicate draws R clusters
+    with replacement; its table is the sum of the drawn clusters' tables, so a
+    replicate is one matrix product of the draw counts with the cluster tables.
+    Returns an array of shape (n_boot, ..., 4).
+    """
+    import numpy as np
+
+    cluster_tables = np.asarray(cluster_tables)
+    n_clusters = cluster_tables.shape[0]
+    rng = np.random.default_rng(seed)
+    draws = rng.multinomial(n_clusters, np.full(n_clusters, 1.0 / n_clusters), size=n_boot).astype(float)
+    flat = cluster_tables.reshape(n_clusters, -1).astype(float)
+    return (draws @ flat).reshape((n_boot,) + cluster_tables.shape[1:])
+
+
+def percentile_interval(replicates, level: float = 0.95):
+    """Percentile interval over axis 0, ignoring replicates where the statistic is undefined."""
+    import warnings
+
+    import numpy as np
+
+    tail = (1.0 - level) / 2.0 * 100.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        low = np.nanpercentile(replicates, tail, axis=0)
+        high = np.nanpercentile(replicates, 100.0 - tail, axis=0)
+    return low, high
+
+
+def _nanmean(values, axis):
+    import warnings
+
+    import numpy as np
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(values, axis=axis)
+
+
+def compare_tables(tables, cluster_tables=None, *, ci: bool = False, n_boot: int = 1000, seed: int = 0,
+                   ci_level: float = 0.95) -> dict:
+    """Statistics for per-column tables (shape (K, 4)), the pooled rows, and optional CIs.
+
+    Returns ``{"stats": {name: (K,)}, "reasons": {name: (K,)}, "pooled_sum": {name: float},
+    "pooled_mean": {name: float}, "defined_counts": {name: int}}`` and, with ``ci``,
+    ``"ci": {name: (low (K,), high (K,))}``, ``"ci_pooled_sum"`` and ``"ci_pooled_mean"``
+    (each ``{name: (low, high)}``). ``cluster_tables`` (shape (R, K, 4)) is required for CIs.
+    """
+    import numpy as np
+
+    tables = np.asarray(tables)
+    cells = [tables[..., i] for i in range(4)]
+    stats = statistics_2x2(*cells)
+    summed = tables.sum(axis=0)
+    pooled_sum = {k: float(v) for k, v in statistics_2x2(*summed).items()}
+    pooled_mean = {k: float(_nanmean(v, axis=0)) if v.size else float("nan") for k, v in stats.items()}
+    result = {
+        "stats": stats,
+        "reasons": undefined_reasons(*cells),
+        "pooled_sum": pooled_sum,
+        "pooled_sum_reasons": {k: str(v) for k, v in undefined_reasons(*summed).items()},
+        "pooled_mean": pooled_mean,
+        "defined_counts": {k: int(np.count_nonzero(~np.isnan(v))) for k, v in stats.items()},
+    }
+    if ci:
+        if cluster_tables is None:
+            raise InputError("confidence intervals need the tables of each cluster (respondent)")
+        replicates = bootstrap_replicates(cluster_tables, n_boot=n_boot, seed=seed)  # (B, K, 4)
+        rep_cells = [replicates[..., i] for i in range(4)]
+        rep_stats = statistics_2x2(*rep_cells)
+        rep_sum = statistics_2x2(*[replicates[..., i].sum(axis=1) for i in range(4)])
+        result["ci"] = {k: percentile_interval(v, ci_level) for k, v in rep_stats.items()}
+        result["ci_pooled_sum"] = {k: tuple(float(x) for x in percentile_interval(v, ci_level))
+                                   for k, v in rep_sum.items()}
+        result["ci_pooled_mean"] = {k: tuple(float(x) for x in percentile_interval(_nanmean(v, axis=1), ci_level))
+                                    for k, v in rep_stats.items()}
+    return result
+
+
+# --------------------------------------------------------------------------
+# From a project: units, scope, presence, result
+# --------------------------------------------------------------------------
+
+@dataclass
+class AgreementResult:
+    """What ``compute_agreement`` returns.
+
+    ``per_code``, ``per_theme`` and ``pooled`` are DataFrames with the columns
+    code, label, level, a, b, c, d, n, percent, kappa, alpha, ac1, bp,
+    pos_agree, neg_agree, the ``*_reason`` columns (why a value is undefined)
+    and, with CIs, ``*_lo`` / ``*_hi``. ``per_code_document`` (char level only)
+    has one row per code × document, as NVivo's coding comparison shows.
+    ``compared`` says which units were compared.
+    """
+
+    coder_a: str
+    coder_b: str
+    unit: str
+    per_code: object
+    per_theme: object
+    pooled: object
+    compared: dict
+    per_code_document: object | None = None
+    ci: bool = False
+    ci_level: float = 0.95
+    settings: dict = field(default_factory=dict)
+
+    def table(self):
+        """per_code, per_theme and pooled rows stacked (one DataFrame, the ``level`` column tells them apart)."""
+        import pandas as pd
+
+        parts = [self.per_code, self.per_theme, self.pooled]
+        return pd.concat([p for p in parts if p is not None and len(p)], ignore_index=True)
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict (undefined values as None)."""
+        def records(df):
+            if df is None:
+                return []
+            import math
+
+            rows = df.to_dict(orient="records")
+            return [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()} for row in rows]
+
+        out = {
+            "coder_a": self.coder_a, "coder_b": self.coder_b, "unit": self.unit,
+            "compared": self.compared, "settings": self.settings,
+            "per_code": records(self.per_code), "per_theme": records(self.per_theme), "pooled": records(self.pooled),
+        }
+        if self.per_code_document is not None:
+            out["per_code_document"] = records(self.per_code_document)
+        return out
+
+
+@dataclass
+class _Column:
+    key: str
+    label: str
+    level: str  # "code" or "theme"
+    code_ids: tuple[int, ...]
+
+
+def _resolve_columns(conn: sqlite3.Connection, codes: Sequence[str] | None, coder_ids: tuple[int, int]):
+    """Code rows and theme rows to compare, each with the code ids whose codings feed it."""
+    from qualcode.codebook import load_tree
+
+    tree = load_tree(conn, include_inactive=True)
+    if not len(tree):
+        raise InputError("the project has no codebook; import one with 'qualcode codebook import FILE'")
+    directly_coded = {r[0] for r in conn.execute(
+        "SELECT DISTINCT code_id FROM codings WHERE coder_id IN (?, ?)", coder_ids)}
+    if codes:
+        selected: list[str] = []
+        for key in codes:
+            for descendant in tree.descendants(key):  # NotFound for an unknown key
+                if descendant not in selected:
+                    selected.append(descendant)
+    else:
+        selected = [k for k in tree.preorder() if tree.by_key[k].active or tree.by_key[k].code_id in directly_coded]
+    selected_set = set(selected)
+    code_keys = [k for k in tree.preorder() if k in selected_set
+                 and (not tree.by_key[k].children or tree.by_key[k].code_id in directly_coded)]
+    code_columns = [_Column(k, tree.by_key[k].label, "code", (tree.by_key[k].code_id,)) for k in code_keys]
+    theme_columns = []
+    code_key_set = set(code_keys)
+    for key in tree.preorder():
+        if not tree.by_key[key].children:
+            continue
+        beneath = [k for k in tree.descendants(key) if k in code_key_set]
+        if beneath:
+            theme_columns.append(_Column(key, tree.by_key[key].label, "theme",
+                                         tuple(tree.by_key[k].code_id for k in beneath)))
+    return code_columns, theme_columns
+
+
+def _respondent_paragraphs(conn: sqlite3.Connection) -> dict[int, tuple[int, int, int, str | None, str]]:
+    """unit_id → (document_id, start, end, respondent_id, document name) for respondent paragraphs."""
+    return {r[0]: (r[1], r[2], r[3], r[4], r[5]) for r in conn.execute(
+        "SELECT u.unit_id, u.document_id, u.start, u.end, u.respondent_id, d.name FROM units u"
+        " JOIN documents d USING (document_id) WHERE u.role = 'respondent'")}
+
+
+def _coder_scope(conn, coder_id: int, name: str, paragraphs: dict) -> tuple[set[int], str]:
+    assigned = {r[0] for r in conn.execute("SELECT unit_id FROM assignments WHERE coder_id = ?", (coder_id,))}
+    if assigned:
+        kept = assigned & paragraphs.keys()
+        return kept, f"{name}: {len(assigned)} assigned paragraphs"
+    documents = {r[0] for r in conn.execute("SELECT DISTINCT document_id FROM codings WHERE coder_id = ?", (coder_id,))}
+    kept = {u for u, p in paragraphs.items() if p[0] in documents}
+    return kept, f"{name}: no assignments recorded; the {len(documents)} documents {name} coded"
+
+
+def _restrict(unit, compared: set[int], paragraphs: dict):
+    """The unit cut down to its compared paragraphs (None when it has none)."""
+    from dataclasses import replace
+
+    inside = [u for u in unit.unit_ids if u in compared]
+    if not inside:
+        return None
+    if len(inside) == len(unit.unit_ids):
+        return unit
+    segments = tuple(sorted((paragraphs[u][0], paragraphs[u][1], paragraphs[u][2]) for u in inside))
+    return replace(unit, segments=segments, unit_ids=tuple(inside))
+
+
+def _union(intervals: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[list[int]] = []
+    for start, end in sorted(intervals):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return [(s, e) for s, e in merged]
+
+
+def _intersect(left: list[tuple[int, int]], right: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Intersection of two sorted lists of disjoint intervals (two-pointer walk)."""
+    out, i, j = [], 0, 0
+    while i < len(left) and j < len(right):
+        start = max(left[i][0], right[j][0])
+        end = min(left[i][1], right[j][1])
+        if start < end:
+            out.append((start, end))
+        if left[i][1] < right[j][1]:
+            i += 1
+        else:
+            j += 1
+    return out
+
+
+def _cluster_index(labels: list) -> tuple[list[int], list]:
+    index: dict = {}
+    return [index.setdefault(label, len(index)) for label in labels], list(index)
+
+
+def _frame(columns: list[_Column], tables, result: dict, *, ci: bool, extra: dict | None = None):
+    import pandas as pd
+
+    data: dict = {"code": [c.key for c in columns], "label": [c.label for c in columns],
+                  "level": [c.level for c in columns]}
+    if extra:
+        data.update(extra)
+    for index, cell in enumerate("abcd"):
+        data[cell] = tables[:, index].astype("int64")
+    data["n"] = tables.sum(axis=1).astype("int64")
+    for name in STATISTICS:
+        data[name] = result["stats"][name]
+    for name in REASONED:
+        data[f"{name}_reason"] = result["reasons"][name]
+    if ci:
+        for name in STATISTICS:
+            data[f"{name}_lo"], data[f"{name}_hi"] = result["ci"][name]
+    return pd.DataFrame(data)
+
+
+def _pooled_frame(result: dict, tables, n_codes: int, *, ci: bool):
+    import pandas as pd
+
+    summed = tables.sum(axis=0) if len(tables) else [0, 0, 0, 0]
+    rows = []
+    row = {"code": "(pooled: sum of tables)", "label": f"one 2×2 table summed over {n_codes} codes",
+           "level": "pooled", "a": int(summed[0]), "b": int(summed[1]), "c": int(summed[2]), "d": int(summed[3]),
+           "n": int(sum(summed))}
+    row.update(result["pooled_sum"])
+    row.update({f"{k}_reason": result["pooled_sum_reasons"][k] for k in REASONED})
+    if ci:
+        for k, (low, high) in result["ci_pooled_sum"].items():
+            row[f"{k}_lo"], row[f"{k}_hi"] = low, high
+    rows.append(row)
+    mean_row = {"code": "(pooled: mean of codes)", "label": f"mean of the per-code values over {n_codes} codes",
+                "level": "pooled", "a": None, "b": None, "c": None, "d": None, "n": None}
+    mean_row.update(result["pooled_mean"])
+    for k in REASONED:
+        defined = result["defined_counts"][k]
+        mean_row[f"{k}_reason"] = (f"no code has a defined value" if defined == 0
+                                   else f"mean over the {defined} of {n_codes} codes where defined")
+    if ci:
+        for k, (low, high) in result["ci_pooled_mean"].items():
+            mean_row[f"{k}_lo"], mean_row[f"{k}_hi"] = low, high
+    rows.append(mean_row)
+    frame = pd.DataFrame(rows)
+    for cell in ("a", "b", "c", "d", "n"):
+        frame[cell] = frame[cell].astype("Int64")
+    return frame
+
+
+def compute_agreement(
+    conn: sqlite3.Connection,
+    coder_a: str,
+    coder_b: str,
+    *,
+    unit: str = "paragraph",
+    codes: Sequence[str] | None = None,
+    min_overlap: float = 0.0,
+    ci: bool = False,
+    n_boot: int = 1000,
+    seed: int = 0,
+    scope: str = "assigned",
+    language: str = "en",
+    ci_level: float = 0.95,
+) -> AgreementResult:
+    """Agreement between two coders, per code, per theme and pooled, on ``unit``.
+
+    ``unit`` is one of paragraph, turn, sentence, char, document, respondent.
+    A unit counts as coded by a coder when a coding of the code overlaps it
+    (or, with ``min_overlap`` F > 0, when the coded characters cover at least
+    F of the unit). ``scope="assigned"`` compares only the paragraphs both
+    coders were assigned (``assignments``), or, for a coder without
+    assignments, the documents that coder coded; higher-level units are cut
+    down to those paragraphs. ``scope="all"`` compares every respondent unit.
+    With ``ci``, percentile intervals from a cluster bootstrap over
+    respondents (``n_boot`` replicates, ``seed``). Reads only.
+    """
+    import numpy as np
+
+    from qualcode import store
+
+    if unit not in AGREEMENT_LEVELS:
+        raise InputError(f"unknown unit '{unit}'; choose one of {', '.join(AGREEMENT_LEVELS)}")
+    if scope not in SCOPES:
+        raise InputError(f"unknown scope '{scope}'; choose 'assigned' or 'all'")
+    if not 0.0 <= min_overlap <= 1.0:
+        raise InputError(f"--min-overlap must be a fraction between 0 and 1, not {min_overlap}")
+    if unit == "char" and min_overlap:
+        raise InputError("--min-overlap has no meaning at --unit char (each character is either coded or not)")
+    if ci and n_boot < 10:
+        raise InputError(f"--n-boot {n_boot} is too few replicates for an interval; use at least 200")
+    if coder_a.strip() == coder_b.strip():
+        raise InputError(f"both coders are '{coder_a}'; name two different coders")
+    id_a = store.coder_id(conn, coder_a)
+    id_b = store.coder_id(conn, coder_b)
+    code_columns, theme_columns = _resolve_columns(conn, codes, (id_a, id_b))
+    if not code_columns:
+        raise InputError("no codes to compare; check --codes")
+    columns = code_columns + theme_columns
+
+    paragraphs = _respondent_paragraphs(conn)
+    if scope == "all":
+        compared_ids = set(paragraphs)
+        scope_text = "all respondent units (--all-units)"
+    else:
+        scope_a, text_a = _coder_scope(conn, id_a, coder_a, paragraphs)
+        scope_b, text_b = _coder_scope(conn, id_b, coder_b, paragraphs)
+        compared_ids = scope_a & scope_b
+        scope_text = f"respondent paragraphs in the scope of both coders ({text_a}; {text_b})"
+    if not compared_ids:
+        raise InputError(
+            f"'{coder_a}' and '{coder_b}' have no units in common to compare (no shared assigned paragraphs and "
+            "no document both coded); code a shared sample first, or add --all-units to compare every unit")
+    documents_compared = sorted({paragraphs[u][4] for u in compared_ids})
+    document_ids = sorted({paragraphs[u][0] for u in compared_ids})
+
+    # codings of both coders in the compared documents
+    code_to_columns: dict[int, list[int]] = {}
+    for index, column in enumerate(columns):
+        for code_id in column.code_ids:
+            code_to_columns.setdefault(code_id, []).append(index)
+    codings_by = {id_a: "A", id_b: "B"}
+    spans_by_key: dict[tuple[str, int, int], list[tuple[int, int]]] = {}
+    placeholders = ",".join("?" * len(document_ids))
+    for coder, code_id, document_id, start, end in conn.execute(
+        f"SELECT coder_id, code_id, document_id, start, end FROM codings WHERE coder_id IN (?, ?)"
+        f" AND document_id IN ({placeholders})", (id_a, id_b, *document_ids)):
+        for column_index in code_to_columns.get(code_id, ()):
+            spans_by_key.setdefault((codings_by[coder], column_index, document_id), []).append((start, end))
+
+    settings = {"unit": unit, "codes": list(codes) if codes else None, "min_overlap": min_overlap,
+                "scope": scope, "ci": ci, "n_boot": n_boot if ci else None, "seed": seed if ci else None,
+                "ci_level": ci_level if ci else None}
+    n_codes = len(code_columns)
+
+    if unit == "char":
+        return _char_agreement(coder_a, coder_b, columns, n_codes, paragraphs, compared_ids, spans_by_key,
+                               documents_compared, scope_text, ci=ci, n_boot=n_boot, seed=seed,
+                               ci_level=ci_level, settings=settings)
+
+    level_units = units_module.load_units(conn, unit, documents=document_ids, respondents_only=True,
+                                          language=language)
+    compared_units = []
+    for candidate in level_units:
+        restricted = _restrict(candidate, compared_ids, paragraphs)
+        if restricted is not None:
+            compared_units.append(restricted)
+    if not compared_units:
+        raise InputError(f"no {unit} units lie in the compared paragraphs; try another --unit or --all-units")
+
+    spans = []
+    for (coder, column_index, document_id), intervals in spans_by_key.items():
+        if columns[column_index].level != "code":
+            continue  # theme presence is derived from its codes' presence below
+        for start, end in intervals:
+            spans.append(((coder, column_index), document_id, start, end))
+    covered = units_module.coverage(compared_units, spans)
+    lengths = np.array([u.length for u in compared_units], dtype=float)
+    n_units = len(compared_units)
+    present = {"A": np.zeros((n_units, len(columns)), dtype=bool), "B": np.zeros((n_units, len(columns)), dtype=bool)}
+    for (unit_index, (coder, column_index)), characters in covered.items():
+        if characters > 0 and (min_overlap <= 0 or characters >= min_overlap * lengths[unit_index] - 1e-9):
+            present[coder][unit_index, column_index] = True
+    code_index = {c.code_ids[0]: i for i, c in enumerate(code_columns)}
+    for offset, theme in enumerate(theme_columns, start=n_codes):
+        members = [code_index[code_id] for code_id in theme.code_ids]
+        for coder in ("A", "B"):
+            present[coder][:, offset] = present[coder][:, members].any(axis=1)
+
+    cluster_labels = [u.respondent_id if u.respondent_id is not None else f"document:{u.document}"
+                      for u in compared_units]
+    cluster_of_unit, cluster_names = _cluster_index(cluster_labels)
+    tables = tables_from_presence(present["A"], present["B"])
+    cluster_tables = tables_from_presence(present["A"], present["B"], np.array(cluster_of_unit)) if ci else None
+    compared = {
+        "unit": unit, "count": n_units, "scope": scope_text, "paragraphs": len(compared_ids),
+        "documents": documents_compared, "clusters": len(cluster_names),
+        "rule": ("a unit counts as coded when a coding of the code overlaps it" if not min_overlap else
+                 f"a unit counts as coded when codings of the code cover at least {min_overlap:g} of its characters"),
+    }
+    return _assemble(coder_a, coder_b, unit, columns, n_codes, tables, cluster_tables, compared,
+                     ci=ci, n_boot=n_boot, seed=seed, ci_level=ci_level, settings=settings)
+
+
+def _assemble(coder_a, coder_b, unit, columns, n_codes, tables, cluster_tables, compared, *, ci, n_boot, seed,
+              ci_level, settings, per_code_document=None) -> AgreementResult:
+    code_tables = tables[:n_codes]
+    code_result = compare_tables(code_tables, None if cluster_tables is None else cluster_tables[:, :n_codes],
+                                 ci=ci, n_boot=n_boot, seed=seed, ci_level=ci_level)
+    theme_result = compare_tables(tables[n_codes:], None if cluster_tables is None else cluster_tables[:, n_codes:],
+                                  ci=ci, n_boot=n_boot, seed=seed, ci_level=ci_level)
+    per_code = _frame(columns[:n_codes], code_tables, code_result, ci=ci)
+    per_theme = _frame(columns[n_codes:], tables[n_codes:], theme_result, ci=ci)
+    pooled = _pooled_frame(code_result, code_tables, n_codes, ci=ci)
+    return AgreementResult(coder_a, coder_b, unit, per_code, per_theme, pooled, compared,
+                           per_code_document=per_code_document, ci=ci, ci_level=ci_level, settings=settings)
+
+
+def _char_agreement(coder_a, coder_b, columns, n_codes, paragraphs, compared_ids, spans_by_key, documents_compared,
+                    scope_text, *, ci, n_boot, seed, ci_level, settings) -> AgreementResult:
+    """Character-level tables from interval arithmetic: per compared paragraph × column, then summed."""
+    import numpy as np
+
+    paragraph_ids = sorted(compared_ids, key=lambda u: (paragraphs[u][4], paragraphs[u][1]))
+    paragraph_units = [units_module.Unit(str(u), "paragraph", ((paragraphs[u][0], paragraphs[u][1], paragraphs[u][2]),),
+                                         paragraphs[u][3], None, "respondent", paragraphs[u][4], (u,))
+                       for u in paragraph_ids]
+    spans = []
+    keys = {(column_index, document_id) for (_, column_index, document_id) in spans_by_key}
+    for column_index, document_id in keys:
+        union_a = _union(spans_by_key.get(("A", column_index, document_id), []))
+        union_b = _union(spans_by_key.get(("B", column_index, document_id), []))
+        for kind, intervals in (("A", union_a), ("B", union_b), ("AB", _intersect(union_a, union_b))):
+            spans.extend(((kind, column_index), document_id, s, e) for s, e in intervals)
+    covered = units_module.coverage(paragraph_units, spans)
+    n_paragraphs, n_columns = len(paragraph_units), len(columns)
+    counts = {kind: np.zeros((n_paragraphs, n_columns), dtype=np.int64) for kind in ("A", "B", "AB")}
+    for (paragraph_index, (kind, column_index)), characters in covered.items():
+        counts[kind][paragraph_index, column_index] += characters
+    lengths = np.array([u.length for u in paragraph_units], dtype=np.int64)
+    a = counts["AB"]
+    b = counts["A"] - a
+    c = counts["B"] - a
+    d = lengths[:, None] - a - b - c
+    paragraph_tables = np.stack([a, b, c, d], axis=-1)  # (P, K, 4)
+
+    def grouped(labels):
+        index, names = _cluster_index(labels)
+        out = np.zeros((len(names), n_columns, 4), dtype=np.int64)
+        np.add.at(out, np.array(index, dtype=np.int64), paragraph_tables)
+        return out, names
+
+    document_tables, document_names = grouped([u.document for u in paragraph_units])
+    cluster_tables, cluster_names = grouped([u.respondent_id if u.respondent_id is not None else f"document:{u.document}"
+                                             for u in paragraph_units])
+    tables = paragraph_tables.sum(axis=0)
+
+    # NVivo's view: one row per code × document
+    import pandas as pd
+
+    frames = []
+    for document_index, name in enumerate(document_names):
+        doc_tables = document_tables[document_index, :n_codes]
+        result = compare_tables(doc_tables)
+        frame = _frame(columns[:n_codes], doc_tables, result, ci=False)
+        frame.insert(3, "document", name)
+        frames.append(frame)
+    per_code_document = pd.concat(frames, ignore_index=True) if frames else None
+    compared = {
+        "unit": "char", "count": int(lengths.sum()), "scope": scope_text, "paragraphs": len(compared_ids),
+        "documents": documents_compared, "clusters": len(cluster_names),
+        "rule": "each character of the compared paragraphs counts as coded when a coding of the code covers it",
+    }
+    return _assemble(coder_a, coder_b, "char", columns, n_codes, tables, cluster_tables if ci else None, compared,
+                     ci=ci, n_boot=n_boot, seed=seed, ci_level=ci_level, settings=settings,
+                     per_code_document=per_code_document)
+
+
+def sort_by_kappa(df):
+    """Rows by κ, highest first, undefined κ last (then by code key)."""
+    return df.assign(_undefined=df["kappa"].isna()).sort_values(
+        ["_undefined", "kappa", "code"], ascending=[True, False, True], kind="stable").drop(columns="_undefined")
+
+
+def codes_below(result: AgreementResult, threshold: float) -> list[str]:
+    """Codes whose defined per-code κ is below ``threshold``."""
+    df = result.per_code
+    return [row.code for row in df.itertuples() if row.kappa == row.kappa and row.kappa < threshold]
+
+
+def coder_pair_for_demo(conn: sqlite3.Connection) -> list[str]:
+    """The coders (other than 'auto' and 'consensus') who have codings, sorted by name."""
+    return [r[0] for r in conn.execute(
+        "SELECT DISTINCT k.name FROM codings c JOIN coders k USING (coder_id)"
+        " WHERE k.name NOT IN ('auto', 'consensus') ORDER BY k.name")]
+
+
+def write_chart(result: AgreementResult, path, *, force: bool = False, threshold: float | None = None):
+    """A horizontal bar chart of per-code κ (with CI whiskers when computed) as PNG or SVG."""
+    from pathlib import Path
+
+    from qualcode.exports import atomic_write
+
+    path = Path(path)
+    suffix = path.suffix.lower().lstrip(".")
+    if suffix not in ("png", "svg"):
+        raise InputError(f"cannot draw a chart as '.{suffix}'; name the file .png or .svg")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    df = sort_by_kappa(result.per_code)
+    defined = df[df["kappa"].notna()].iloc[::-1]
+    if not len(defined):
+        raise InputError("no code has a defined κ, so there is nothing to chart")
+    height = max(2.5, 0.32 * len(defined) + 1.2)
+    figure, axes = plt.subplots(figsize=(6.5, height))
+    positions = np.arange(len(defined))
+    error = None
+    if result.ci and "kappa_lo" in defined:
+        low = (defined["kappa"] - defined["kappa_lo"]).clip(lower=0).fillna(0)
+        high = (defined["kappa_hi"] - defined["kappa"]).clip(lower=0).fillna(0)
+        error = np.vstack([low.to_numpy(), high.to_numpy()])
+    axes.barh(positions, defined["kappa"], xerr=error, color="#4C72B0", ecolor="#333333", capsize=3, height=0.6)
+    axes.set_yticks(positions, [f"{row.label} ({row.code})" for row in defined.itertuples()], fontsize=9)
+    axes.axvline(0, color="#333333", linewidth=0.8)
+    if threshold is not None:
+        axes.axvline(threshold, color="#C44E52", linestyle="--", linewidth=1, label=f"threshold {threshold:g}")
+        axes.legend(loc="lower right", fontsize=8, frameon=False)
+    axes.set_xlim(min(-0.1, float(np.nanmin(defined["kappa"])) - 0.1), 1.05)
+    level = f", {int(round(result.ci_level * 100))}% cluster-bootstrap CI" if result.ci else ""
+    axes.set_xlabel(f"Cohen's κ ({result.unit} units{level})")
+    axes.set_title(f"Agreement between {result.coder_a} and {result.coder_b}", fontsize=10, loc="left")
+    axes.spines[["top", "right"]].set_visible(False)
+    undefined = len(df) - len(defined)
+    if undefined:
+        figure.text(0.01, 0.01, f"{undefined} code(s) with undefined κ not shown", fontsize=7, color="#555555")
+    figure.tight_layout()
+    with atomic_write(path, force) as tmp:
+        figure.savefig(tmp, format=suffix, dpi=200)
+    plt.close(figure)
+    return path

@@ -1,0 +1,221 @@
+"""qualcode agree: inter-coder agreement between two coders, per code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from qualcode.cli._util import ForceOption, ProjectOption
+
+# Exit status when --fail-below finds a code under the bar (1 is kept for errors, 2 for usage errors).
+EXIT_BELOW_THRESHOLD = 3
+
+UNDEFINED = "—"
+
+
+def _fmt(value, digits: int = 2) -> str:
+    if value is None or value != value:
+        return UNDEFINED
+    return f"{value:.{digits}f}"
+
+
+def _with_ci(row, name: str, ci: bool, digits: int = 2) -> str:
+    text = _fmt(getattr(row, name), digits)
+    if ci and text != UNDEFINED:
+        low, high = getattr(row, f"{name}_lo"), getattr(row, f"{name}_hi")
+        if low == low and high == high:
+            text += f" [{low:.{digits}f}, {high:.{digits}f}]"
+    return text
+
+
+def _render_rich(result, threshold: float) -> None:
+    from rich.table import Table
+
+    from qualcode.agreement import REASONED, landis_koch, sort_by_kappa
+    from qualcode.cli._util import console, err_console
+
+    out = console()
+    compared = result.compared
+    err_console().print(
+        f"Compared {compared['count']} {compared['unit']} unit(s) in {len(compared['documents'])} document(s): "
+        f"{compared['scope']}. Rule: {compared['rule']}.",
+        highlight=False, markup=False)
+    notes: dict[str, int] = {}
+
+    def mark(row, name: str) -> str:
+        text = _with_ci(row, name, result.ci) if name == "kappa" else _fmt(getattr(row, name))
+        reason = getattr(row, f"{name}_reason", "") if name in REASONED else ""
+        if text == UNDEFINED and reason:
+            number = notes.setdefault(reason, len(notes) + 1)
+            text += f" ({number})"
+        return text
+
+    def verdict(kappa, flag: bool) -> str:
+        label = landis_koch(kappa)
+        if flag and kappa == kappa and kappa < threshold:
+            label += " [bold red]⚑[/]"
+        return label
+
+    def add_rows(table, df, prefix: str = "") -> None:
+        for row in sort_by_kappa(df).itertuples():
+            table.add_row(
+                prefix + row.code, str(row.n), f"{row.a}/{row.b}/{row.c}/{row.d}", _fmt(row.percent, 1),
+                mark(row, "kappa"), mark(row, "alpha"), mark(row, "ac1"), _fmt(row.bp),
+                mark(row, "pos_agree"), mark(row, "neg_agree"), verdict(row.kappa, True),
+            )
+
+    title = f"Agreement {result.coder_a} vs {result.coder_b}, unit: {result.unit}"
+    if result.ci:
+        title += f" (κ with {int(round(result.ci_level * 100))}% cluster-bootstrap CI)"
+    table = Table(title=title, title_justify="left")
+    for header, justify in (("code", "left"), ("n", "right"), ("a/b/c/d", "right"), ("%", "right"),
+                            ("κ", "right"), ("α", "right"), ("AC1", "right"), ("BP", "right"),
+                            ("pos", "right"), ("neg", "right"), ("Landis–Koch", "left")):
+        table.add_column(header, justify=justify, overflow="fold")
+    add_rows(table, result.per_code)
+    if len(result.per_theme):
+        table.add_section()
+        add_rows(table, result.per_theme, "theme: ")
+    table.add_section()
+    import pandas as pd
+
+    for row, name in zip(result.pooled.itertuples(), ("pooled (sum)", "pooled (mean)")):
+        cells = "" if pd.isna(row.a) else f"{row.a}/{row.b}/{row.c}/{row.d}"
+        n = "" if pd.isna(row.n) else str(row.n)
+        table.add_row(name, n, cells, _fmt(row.percent, 1), _with_ci(row, "kappa", result.ci), _fmt(row.alpha),
+                      _fmt(row.ac1), _fmt(row.bp), _fmt(row.pos_agree), _fmt(row.neg_agree),
+                      landis_koch(row.kappa))
+    out.print(table)
+    if notes:
+        lines = [f"({number}) {reason}" for reason, number in notes.items()]
+        out.print(f"{UNDEFINED} undefined: " + "; ".join(lines), highlight=False, markup=False)
+    out.print(f"a = both coders, b = only {result.coder_a}, c = only {result.coder_b}, d = neither; "
+              "pos/neg = positive/negative specific agreement; "
+              f"⚑ = κ below {threshold:g}; pooled (sum) = one table summed over codes, "
+              "pooled (mean) = mean of the defined per-code values.", highlight=False, markup=False)
+    if result.per_code_document is not None:
+        from qualcode.cli._util import render_table
+
+        view = result.per_code_document[["code", "document", "a", "b", "c", "d", "n", "percent", "kappa"]].copy()
+        view["percent"] = view["percent"].map(lambda v: _fmt(v, 1))
+        view["kappa"] = view["kappa"].map(_fmt)
+        render_table(view, "table", title="Per code × document (NVivo's coding comparison)")
+
+
+def agree(
+    coder_a: Annotated[str, typer.Argument(help="First coder (e.g. the one who coded everything).")],
+    coder_b: Annotated[str, typer.Argument(help="Second coder (e.g. the blind second coder).")],
+    unit: Annotated[str, typer.Option(
+        "--unit", "-u", help="Unit compared: paragraph, turn, sentence, char, document or respondent.")] = "paragraph",
+    codes: Annotated[Optional[list[str]], typer.Option(
+        "--codes", "-c", help="Only these codes (and what is beneath them); repeatable or comma-separated.")] = None,
+    min_overlap: Annotated[float, typer.Option(
+        "--min-overlap", help="Count a unit as coded only when codings cover at least this fraction of it.")] = 0.0,
+    all_units: Annotated[bool, typer.Option(
+        "--all-units", help="Compare every respondent unit, not only those both coders were assigned.")] = False,
+    ci: Annotated[bool, typer.Option("--ci", help="Add 95% cluster-bootstrap intervals (resampling respondents).")] = False,
+    n_boot: Annotated[int, typer.Option("--n-boot", help="Bootstrap replicates for --ci.")] = 1000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed for --ci.")] = 0,
+    threshold: Annotated[float, typer.Option("--threshold", help="Flag codes whose κ is below this.")] = 0.6,
+    fail_below: Annotated[Optional[float], typer.Option(
+        "--fail-below", help=f"Exit with status {EXIT_BELOW_THRESHOLD} when any defined per-code κ is below this.")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv, json, md or xlsx (xlsx needs --out).")] = "table",
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write csv, json, md or xlsx to this file.")] = None,
+    chart: Annotated[Optional[Path], typer.Option("--chart", help="Also draw per-code κ as a bar chart (.png or .svg).")] = None,
+    force: ForceOption = False,
+    project: ProjectOption = None,
+) -> None:
+    """Agreement between two coders, code by code: percent agreement, Cohen's κ,
+    Krippendorff's α, Gwet's AC1, Brennan–Prediger and specific agreement, per
+    code, per theme and pooled, on the unit you choose.
+
+    By default only the units both coders were assigned (or the documents both
+    coded) are compared; the command says which. An undefined statistic is shown
+    as — with its reason. Formulas and references: docs/methods/agreement.md.
+    Exit status: 0 ok, 1 error, 3 when --fail-below finds a κ under the bar.
+
+    Example:
+
+        qualcode agree alice bob --unit paragraph --ci --chart kappa.png
+    """
+    from qualcode.agreement import codes_below, compute_agreement, write_chart
+    from qualcode.cli._util import check_format, err_console, notice, open_project
+
+    fmt = check_format(fmt, ("table", "csv", "json", "md", "xlsx"))
+    if fmt == "xlsx" and out is None:
+        from qualcode.errors import InputError
+
+        raise InputError("--format xlsx writes a file; add --out FILE.xlsx")
+    if out is not None and fmt == "table":
+        from qualcode.exports import format_from_path
+
+        fmt = check_format(format_from_path(out), ("csv", "json", "md", "xlsx"))
+    code_keys = [k.strip() for item in (codes or []) for k in item.split(",") if k.strip()] or None
+    proj = open_project(project)
+    conn = proj.connect()
+    result = compute_agreement(
+        conn, coder_a, coder_b, unit=unit.lower(), codes=code_keys, min_overlap=min_overlap, ci=ci, n_boot=n_boot,
+        seed=seed, scope="all" if all_units else "assigned", language=proj.language)
+
+    if fmt == "table":
+        _render_rich(result, threshold)
+    else:
+        _write_output(result, fmt, out, force)
+    if chart is not None:
+        write_chart(result, chart, force=force, threshold=threshold)
+        notice(f"Chart written to {chart}")
+    low = codes_below(result, threshold)
+    if low and fmt == "table":
+        notice(f"{len(low)} code(s) with κ below {threshold:g}: {', '.join(low)}")
+    if fail_below is not None:
+        failing = codes_below(result, fail_below)
+        if failing:
+            err_console().print(
+                f"κ below {fail_below:g} for {len(failing)} code(s): {', '.join(failing)}", highlight=False, markup=False)
+            raise typer.Exit(EXIT_BELOW_THRESHOLD)
+
+
+def _write_output(result, fmt: str, out: Path | None, force: bool) -> None:
+    import json
+    import sys
+
+    from qualcode.cli._util import notice
+    from qualcode.exports import atomic_write, table_to_text, write_xlsx
+
+    if fmt == "json":
+        text = json.dumps(result.to_dict(), ensure_ascii=False, indent=2, default=str) + "\n"
+    elif fmt in ("csv", "md"):
+        table = result.table()
+        if result.per_code_document is not None:
+            import pandas as pd
+
+            table = pd.concat([table, result.per_code_document.assign(level="code×document")], ignore_index=True)
+        text = table_to_text(table, fmt)
+    else:
+        text = None
+    if fmt == "xlsx":
+        import pandas as pd
+
+        compared = pd.DataFrame(
+            [{"item": k, "value": ", ".join(v) if isinstance(v, list) else str(v)} for k, v in result.compared.items()]
+            + [{"item": f"setting: {k}", "value": "" if v is None else str(v)} for k, v in result.settings.items()])
+        sheets = {"per code": result.per_code, "per theme": result.per_theme, "pooled": result.pooled,
+                  "compared": compared}
+        if result.per_code_document is not None:
+            sheets["per code x document"] = result.per_code_document
+        with atomic_write(out, force) as tmp:
+            write_xlsx(sheets, tmp)
+        notice(f"Agreement written to {out}")
+        return
+    if out is None:
+        sys.stdout.write(text)
+        return
+    with atomic_write(out, force) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    notice(f"Agreement written to {out}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("agree")(agree)
