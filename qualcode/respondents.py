@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from qualcode.errors import InputError
 
 
 def attribute_names(conn: sqlite3.Connection) -> list[str]:
@@ -19,3 +23,193 @@ def load_attributes(conn: sqlite3.Connection) -> dict[str, dict[str, str | None]
     ):
         result.setdefault(respondent_id, {})[name] = value
     return result
+
+
+# -- respondents CSV import and listing -------------------------------------
+
+ID_COLUMNS = ("respondent", "respondent_id", "id")
+DELIMITERS = (",", ";", "\t", "|")
+
+
+def read_csv_rows(path: Path | str) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """Header and ``(row number, cells)`` rows of a CSV file, as a spreadsheet numbers them (header = row 1).
+
+    Accepts UTF-8 with or without BOM, UTF-16 and Windows-1252 (with the
+    same rules as transcripts), and comma, semicolon, tab or bar delimiters
+    (the one most frequent in the header line wins). Blank rows are skipped.
+    """
+    import csv
+    import io
+
+    from qualcode.transcripts import decode_text, read_bytes
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such file; check the path")
+    data = read_bytes(path)
+    if not data.strip():
+        raise InputError(f"{path.name} is empty; it needs a header row and one row per respondent")
+    text, _ = decode_text(data, path.name)
+    header_line = next((line for line in text.split("\n") if line.strip()), "")
+    delimiter = max(DELIMITERS, key=header_line.count)
+    if header_line.count(delimiter) == 0:
+        delimiter = ","
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    try:
+        rows = []
+        header: list[str] | None = None
+        row_number = 0
+        for cells in reader:
+            row_number = reader.line_num
+            if not any(cell.strip() for cell in cells):
+                continue
+            if header is None:
+                header = [cell.strip() for cell in cells]
+            else:
+                rows.append((row_number, cells))
+    except csv.Error as exc:
+        raise InputError(f"{path.name}: line {reader.line_num} cannot be read as CSV ({exc}); fix the quoting"
+                         " and import again") from None
+    if header is None:
+        raise InputError(f"{path.name} has no header row; the first row must name the columns")
+    return header, rows
+
+
+@dataclass
+class RespondentImport:
+    """What ``import_respondents`` did: ids updated, ids new to the project, attribute names,
+    and project respondents the file does not mention."""
+
+    updated: list[str] = field(default_factory=list)
+    new: list[str] = field(default_factory=list)
+    attributes: list[str] = field(default_factory=list)
+    not_in_file: list[str] = field(default_factory=list)
+
+
+def import_respondents(
+    project,
+    path: Path | str,
+    *,
+    id_column: str | None = None,
+    allow_new: bool = False,
+) -> RespondentImport:
+    """Import respondent attributes from a CSV: an id column plus any attribute columns.
+
+    The id column is ``id_column`` or the first column named respondent,
+    respondent_id or id (case-insensitive). Each listed respondent's
+    attributes are replaced by the row's values (empty cells are stored as
+    missing). Ids that are not yet respondents in the project are refused,
+    listed, unless ``allow_new`` — usually they are typos (SF04 for SF4) —
+    except in a project with no respondents at all, where every id is new.
+    Duplicate ids are refused with their row numbers. One transaction.
+    """
+    from natsort import natsorted
+
+    from qualcode import store
+
+    path = Path(path)
+    header, rows = read_csv_rows(path)
+    folded = [h.casefold() for h in header]
+    if id_column is not None:
+        if id_column.casefold() not in folded:
+            raise InputError(f"{path.name}: no column named '{id_column}' (columns: {', '.join(header)});"
+                             " check --id-column")
+        id_index = folded.index(id_column.casefold())
+    else:
+        id_index = next((folded.index(c) for c in ID_COLUMNS if c in folded), None)
+        if id_index is None:
+            raise InputError(f"{path.name}: no id column (expected one named respondent, respondent_id or id;"
+                             f" found {', '.join(header) or 'none'}); name it with --id-column COLUMN")
+    for index, column in enumerate(header):
+        if not column:
+            raise InputError(f"{path.name}: column {index + 1} of the header row has no name; name it or delete it")
+    duplicated = {c for c in folded if folded.count(c) > 1}
+    if duplicated:
+        raise InputError(f"{path.name}: the header row names column(s) {', '.join(sorted(duplicated))} twice;"
+                         " rename one of them")
+    attribute_columns = [i for i in range(len(header)) if i != id_index]
+    rows_by_id: dict[str, list[int]] = {}
+    values: dict[str, list[tuple[str, str | None]]] = {}
+    for row_number, cells in rows:
+        if len(cells) > len(header) and any(c.strip() for c in cells[len(header):]):
+            raise InputError(f"{path.name}: row {row_number} has {len(cells)} cells but the header has"
+                             f" {len(header)} columns; check for a stray delimiter in that row")
+        cells = cells + [""] * (len(header) - len(cells))
+        respondent_id = cells[id_index].strip()
+        if not respondent_id:
+            raise InputError(f"{path.name}: row {row_number} has no respondent id; fill it in or delete the row")
+        rows_by_id.setdefault(respondent_id, []).append(row_number)
+        values[respondent_id] = [(header[i], cells[i].strip() or None) for i in attribute_columns]
+    duplicates = {rid: numbers for rid, numbers in rows_by_id.items() if len(numbers) > 1}
+    if duplicates:
+        detail = "; ".join(f"{rid} in rows {', '.join(map(str, numbers))}" for rid, numbers in
+                           natsorted(duplicates.items()))
+        raise InputError(f"{path.name}: duplicate respondent ids ({detail}); keep one row per respondent")
+    if not rows_by_id:
+        raise InputError(f"{path.name} has a header but no respondent rows")
+    with project.transaction() as conn:
+        known = {r[0] for r in conn.execute("SELECT respondent_id FROM respondents")}
+        new = natsorted(set(rows_by_id) - known)
+        if new and known and not allow_new:
+            shown = ", ".join(f"{rid} (row {rows_by_id[rid][0]})" for rid in new[:10])
+            more = f" and {len(new) - 10} more" if len(new) > 10 else ""
+            raise InputError(f"{path.name}: ids not in the project: {shown}{more}; correct them if they are typos,"
+                             " or add --allow-new to add them as new respondents")
+        from qualcode.documents import ensure_respondent
+
+        for respondent_id, attributes in values.items():
+            ensure_respondent(conn, respondent_id)
+            conn.execute("DELETE FROM respondent_attributes WHERE respondent_id = ?", (respondent_id,))
+            conn.executemany(
+                "INSERT INTO respondent_attributes (respondent_id, name, value, position) VALUES (?, ?, ?, ?)",
+                [(respondent_id, name, value, position) for position, (name, value) in enumerate(attributes)],
+            )
+        store.record_history(conn, "respondents import", file=path.name, respondents=len(values),
+                             attributes=[header[i] for i in attribute_columns])
+    return RespondentImport(
+        updated=natsorted(set(rows_by_id) & known),
+        new=new,
+        attributes=[header[i] for i in attribute_columns],
+        not_in_file=natsorted(known - set(rows_by_id)),
+    )
+
+
+def list_respondents(conn: sqlite3.Connection):
+    """One row per respondent: id, attributes, documents, units and words (respondent speech only).
+
+    Returns a pandas DataFrame in natural id order (SF2 before SF10).
+    """
+    import pandas as pd
+    from natsort import natsorted
+
+    from qualcode.transcripts import count_words
+
+    attributes = load_attributes(conn)
+    names = attribute_names(conn)
+    stats: dict[str, dict] = {rid: {"documents": set(), "units": 0, "words": 0} for rid in attributes}
+    for document_id, respondent_id in conn.execute(
+        "SELECT document_id, respondent_id FROM documents WHERE respondent_id IS NOT NULL"
+    ):
+        stats.setdefault(respondent_id, {"documents": set(), "units": 0, "words": 0})["documents"].add(document_id)
+    texts: dict[int, str] = {}
+    for document_id, respondent_id, start, end in conn.execute(
+        "SELECT document_id, respondent_id, start, end FROM units"
+        " WHERE role = 'respondent' AND respondent_id IS NOT NULL ORDER BY document_id"
+    ):
+        if document_id not in texts:
+            texts.clear()  # units come grouped by document: keep one text in memory
+            texts[document_id] = conn.execute("SELECT text FROM documents WHERE document_id = ?",
+                                              (document_id,)).fetchone()[0]
+        entry = stats.setdefault(respondent_id, {"documents": set(), "units": 0, "words": 0})
+        entry["documents"].add(document_id)
+        entry["units"] += 1
+        entry["words"] += count_words(texts[document_id][start:end])
+    rows = []
+    for respondent_id in natsorted(stats):
+        row = {"respondent": respondent_id}
+        for name in names:
+            row[name] = attributes.get(respondent_id, {}).get(name)
+        entry = stats[respondent_id]
+        row.update(documents=len(entry["documents"]), units=entry["units"], words=entry["words"])
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["respondent", *names, "documents", "units", "words"])

@@ -1,0 +1,137 @@
+"""qualcode import: transcripts (and REFI-QDA projects) into the project."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from qualcode.cli._util import FormatOption, ProjectOption
+
+# How many anonymity findings per file are printed; the rest are counted.
+SHOWN_WARNINGS_PER_FILE = 5
+
+
+def import_command(
+    paths: Annotated[list[str], typer.Argument(help="Transcript files or folders (searched recursively).",
+                                               show_default=False)],
+    respondent: Annotated[Optional[str], typer.Option(
+        "--respondent", "-r", help="Respondent id for these files (default: from the file name, e.g. SF4.docx → SF4).",
+        show_default=False)] = None,
+    format_hint: Annotated[Optional[str], typer.Option(
+        "--format-hint", help="Read every file as this format (txt, md, docx, odt, rtf, vtt, srt) whatever its extension.",
+        show_default=False)] = None,
+    strict: Annotated[bool, typer.Option(
+        "--strict", help="Refuse a file in which the anonymity check finds likely identifiers.")] = False,
+    identifiers: Annotated[Optional[Path], typer.Option(
+        "--identifiers", help="File of real names and places (one per line) to look for; never stored.",
+        show_default=False)] = None,
+    speaker_map: Annotated[Optional[Path], typer.Option(
+        "--speaker-map", help="CSV with columns document,speaker,respondent (focus groups, generic labels).",
+        show_default=False)] = None,
+    replace: Annotated[bool, typer.Option(
+        "--replace", help="Replace documents already imported under the same file name (not if they have codings).")
+    ] = False,
+    fmt: FormatOption = "table",
+    project_dir: ProjectOption = None,
+) -> None:
+    """Import transcripts: .txt .md .docx .odt .rtf .vtt .srt (or a REFI-QDA .qdpx project).
+
+    Speaker turns are recognised in the usual layouts (Name: text, [Name] text,
+    Speaker 1:, Otter, Zoom and Teams captions, SubRip); each file is imported
+    on its own, so a bad file does not stop the others. The table of imported,
+    unchanged and failed files goes to stdout; exit code 1 if any file failed.
+
+    Example:
+
+        qualcode import transcripts/ --identifiers real-names.txt
+
+        qualcode import FG1.docx --speaker-map speakers.csv
+    """
+    from qualcode.cli._util import check_format, open_project
+
+    check_format(fmt, ("table", "csv", "json", "md"))
+    project = open_project(project_dir)
+    try:
+        qdpx = _qdpx_paths(paths)
+        if qdpx is not None:
+            _import_qdpx(project, qdpx, fmt)
+            return
+        _import_transcripts(project, paths, respondent=respondent, format_hint=format_hint, strict=strict,
+                            identifiers=identifiers, speaker_map=speaker_map, replace=replace, fmt=fmt)
+    finally:
+        project.close()
+
+
+def _qdpx_paths(paths: list[str]) -> list[str] | None:
+    """The REFI-QDA projects named (``import qdpx FILE`` or FILE.qdpx), or None for transcripts."""
+    from qualcode.errors import InputError
+
+    if paths and paths[0] == "qdpx" and not Path("qdpx").exists():
+        if len(paths) < 2:
+            raise InputError("give the REFI-QDA project to import: qualcode import qdpx PROJECT.qdpx")
+        return paths[1:]
+    qdpx = [p for p in paths if p.lower().endswith(".qdpx")]
+    if qdpx and len(qdpx) != len(paths):
+        raise InputError("import REFI-QDA projects (.qdpx) and transcripts in separate commands")
+    return qdpx or None
+
+
+def _import_qdpx(project, paths: list[str], fmt: str) -> None:
+    from qualcode.errors import QualcodeError
+
+    try:
+        from qualcode.refi import import_project
+    except ImportError:
+        raise QualcodeError("REFI-QDA project import is not available in this version of qualcode") from None
+    from qualcode.cli._util import notice, render_table
+
+    for path in paths:
+        result = import_project(project, Path(path))
+        if hasattr(result, "columns"):
+            render_table(result, fmt)
+        elif result is not None:
+            notice(f"{path}: {result}")
+
+
+def _import_transcripts(project, paths, *, respondent, format_hint, strict, identifiers, speaker_map, replace,
+                        fmt) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from qualcode import transcripts
+    from qualcode.cli._util import err_console, notice, render_table
+
+    names = transcripts.load_identifiers(identifiers) if identifiers else None
+    with Progress(TextColumn("Importing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  TextColumn("{task.description}"), console=err_console(), transient=True) as bar:
+        task = bar.add_task("", total=None)
+
+        def progress(done: int, total: int, result) -> None:
+            bar.update(task, completed=done, total=total, description=result.file)
+
+        results = transcripts.import_paths(
+            project, paths, respondent=respondent, strict=strict, identifiers=names, progress=progress,
+            replace=replace, speaker_map=speaker_map, format_hint=format_hint)
+    for result in results:
+        for warning in result.warnings[:SHOWN_WARNINGS_PER_FILE]:
+            notice(f"Warning: {warning}")
+        hidden = len(result.warnings) - SHOWN_WARNINGS_PER_FILE
+        if hidden > 0:
+            notice(f"Warning: {result.file}: {hidden} more; run 'qualcode check-anonymity' to see them all")
+    if not results:
+        notice("No transcript files found (supported: " + ", ".join(transcripts.SUPPORTED_SUFFIXES) + ").")
+        return
+    render_table(transcripts.results_frame(results), fmt, title="Import")
+    counts = {status: sum(r.status == status for r in results) for status in ("imported", "unchanged", "failed")}
+    notice(f"Imported {counts['imported']}, unchanged {counts['unchanged']}, failed {counts['failed']}.")
+    failed = [r for r in results if r.status == "failed"]
+    if failed:
+        console = err_console()
+        for result in failed:
+            console.print(f"[bold red]Error:[/] {result.message}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("import")(import_command)
