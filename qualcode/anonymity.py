@@ -2,18 +2,31 @@
 
 ``scan_text`` returns :class:`Finding` objects for e-mail addresses, phone
 numbers, URLs, @handles, postcodes/ZIP codes, full dates, street addresses,
-person names and the study's own identifiers list. A finding never carries
-the matched text itself, only a masked form (``0163• ••• •••``), so it can be
+names and the study's own identifiers list. A finding never carries the
+matched text itself, only a masked form (``0163• ••• •••``), so it can be
 printed and logged safely.
+
+Names come from spaCy's named-entity recogniser when a trained English
+pipeline (en_core_web_lg/md/sm) is installed, and otherwise from an offline
+heuristic: a capitalised word is a likely name when English text writes it in
+lower case rarely or never (word frequencies from spacy-lookups-data), with
+stricter rules at sentence starts and help from titles (Mr, Dr) and cues
+("rang X", "X said"). docs/anonymity.md gives the rules and their measured
+precision and recall.
 """
 
 from __future__ import annotations
 
 import bisect
+import csv
 import re
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
 KINDS = ("email", "phone", "url", "handle", "postcode", "date", "address", "name", "identifier")
+
+NAME_METHODS = ("auto", "ner", "heuristic", "none")
 
 MASK_CHAR = "\u2022"  # •
 
@@ -30,57 +43,167 @@ class Finding:
     end: int
 
 
-def mask(text: str) -> str:
-    """``text`` with all but its first letters/digits replaced by •; spaces and punctuation keep their shape.
+# -- masking ------------------------------------------------------------------
 
-    Short matches keep one character, longer ones up to four, so the masked
-    form helps find the spot without giving the identifier away.
+def mask(text: str, kind: str = "") -> str:
+    """``text`` with most letters and digits replaced by •; spaces and punctuation keep their shape.
+
+    The first word keeps one character (two when the match is longer, up to
+    four digits of a phone number's area code); for names, addresses and
+    listed identifiers each later word keeps its initial letter. The whole
+    identifier is never shown.
     """
-    alnum_count = sum(1 for ch in text if ch.isalnum())
-    keep = 1 if alnum_count <= 6 else 2 if alnum_count <= 10 else 4
-    out = []
+    alnum_total = sum(ch.isalnum() for ch in text)
+    if alnum_total <= 5:
+        keep_first = 1
+    elif alnum_total <= 9:
+        keep_first = 2
+    else:
+        keep_first = 4 if kind == "phone" else 2
+    keep_first = min(keep_first, max(alnum_total - 1, 0))
+    initials = kind in ("name", "address", "identifier")
+    out: list[str] = []
+    word_index = 0
+    kept_in_word = 0
+    previous_space = True
     for ch in text:
-        if ch.isalnum():
-            if keep > 0:
-                out.append(ch)
-                keep -= 1
-            else:
-                out.append(MASK_CHAR)
-        else:
+        if ch.isspace():
+            if not previous_space:
+                word_index += 1
+                kept_in_word = 0
+            previous_space = True
             out.append(ch)
+            continue
+        previous_space = False
+        if not ch.isalnum():
+            out.append(ch)
+            continue
+        if word_index == 0:
+            keep = kept_in_word < keep_first
+        else:
+            keep = initials and kept_in_word == 0 and ch.isalpha()
+        if keep:
+            out.append(ch)
+            kept_in_word += 1
+        else:
+            out.append(MASK_CHAR)
+            kept_in_word += 1 if word_index else 0
     return "".join(out)
 
 
-# -- structured patterns (compiled once) ------------------------------------
+# -- structured patterns (compiled once) --------------------------------------
 
 _EMAIL = re.compile(r"(?<![\w.+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
 
 _URL = re.compile(
-    r"(?:\bhttps?://|\bwww\.)[^\s<>\"'()\[\]]+"
-    r"|\b(?:[a-z0-9-]+\.)+(?:com|org|net|info|io|edu|gov|co\.uk|org\.uk|ac\.uk|gov\.uk|nhs\.uk|uk)\b(?:/[^\s<>\"'()\[\]]*)?",
+    r"(?:\bhttps?://|\bwww\.)[^\s<>\"'()\[\]{}]+"
+    r"|\b(?:[a-z0-9-]+\.)+(?:com|org|net|info|io|edu|gov|co\.uk|org\.uk|ac\.uk|gov\.uk|nhs\.uk|uk|ly|me)\b"
+    r"(?:/[^\s<>\"'()\[\]{}]*)?",
     re.IGNORECASE,
 )
 
 # Phone candidates: digits with spaces, hyphens, dots or brackets between them,
-# starting with +, 0 or ( — counted as a phone only with 9–15 digits, so
-# years, small numbers, money and timestamps (which contain ':') never qualify.
+# starting with +, 0 or a bracketed area code — counted as a phone only with
+# 9–15 digits, so years, small numbers, money and timestamps (which hold ':')
+# never qualify. US style 555-123-4567 needs its exact grouping.
 _PHONE = re.compile(
-    r"(?<![\w+])(?:\+\d{1,3}[\s.-]?(?:\(0\)\s?)?|\(0?\d{2,5}\)\s?|0)\d[\d\s.-]{6,16}\d(?!\d)"
+    r"(?<![\w+])(?:\+\d{1,3}[\s.-]?(?:\(0\)\s?)?|\(0?\d{2,5}\)\s?|0)\d[\d\s.-]{4,16}\d(?!\d)"
     r"|(?<![\w.-])\d{3}[-.]\d{3}[-.]\d{4}(?![\w-])"
+)
+_DATE_LIKE = re.compile(r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}")
+
+
+def _phone_ok(candidate: str) -> bool:
+    digits = sum(ch.isdigit() for ch in candidate)
+    if not 9 <= digits <= 15:
+        return False
+    return not _DATE_LIKE.fullmatch(candidate)
+
+
+_HANDLE = re.compile(r"(?<![\w@.])@[A-Za-z_][A-Za-z0-9_.]{0,29}[A-Za-z0-9_]")
+
+# UK postcodes: outward code, optional space, inward code (digit + two letters
+# that the Royal Mail uses). Upper case only: lower-case lookalikes are rarer
+# as postcodes than as other things.
+_UK_POSTCODE = re.compile(
+    r"\b(?:[A-PR-UWYZ][A-HK-Y]?\d[A-HJKMNPR-Y\d]?|[A-PR-UWYZ]\d[A-HJKPSTUW]|[A-PR-UWYZ][A-HK-Y]\d[ABEHMNPRVWXY])"
+    r"\s?\d[ABD-HJLNP-UW-Z]{2}\b"
+)
+# US ZIP codes only with a state abbreviation, the word ZIP, or ZIP+4: five
+# bare digits are far more often counts or sums.
+_US_STATES = (
+    "AK|AL|AR|AZ|CA|CO|CT|DC|DE|FL|GA|HI|IA|ID|IL|IN|KS|KY|LA|MA|MD|ME|MI|MN|MO|MS|MT|NC|ND|NE|NH|NJ|NM|NV|NY"
+    "|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VA|VT|WA|WI|WV|WY"
+)
+_US_ZIP = re.compile(
+    rf"\b(?:{_US_STATES}),?\s+\d{{5}}(?:-\d{{4}})?\b"
+    r"|(?i:\bzip(?:\s*code)?:?\s+)(?P<zip>\d{5}(?:-\d{4})?)\b"
+    r"|\b\d{5}-\d{4}\b"
+)
+
+_MONTH = (
+    r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?"
+    r"|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
+)
+_DAY = r"(?:3[01]|[12]\d|0?[1-9])(?:st|nd|rd|th)?"
+_YEAR = r"(?:1[89]|20)\d{2}"
+_WEEKDAY = r"(?:(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day,?\s+)?"
+_DATE = re.compile(
+    rf"\b{_WEEKDAY}(?:the\s+)?{_DAY}\s+(?:of\s+)?{_MONTH},?\s+{_YEAR}\b"
+    rf"|\b{_WEEKDAY}{_MONTH}\s+(?:the\s+)?{_DAY},?\s+{_YEAR}\b"
+    rf"|\b{_YEAR}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])\b"
+    r"|(?<![\d./-])\d{1,2}(?P<sep>[/.-])\d{1,2}(?P=sep)(?:\d{4}|\d{2})(?![\d./-]?\d)"
 )
 
 
-def _phone_ok(match: str) -> bool:
-    digits = sum(ch.isdigit() for ch in match)
-    if not 9 <= digits <= 15:
+def _numeric_date_ok(candidate: str) -> bool:
+    parts = re.split(r"[/.-]", candidate)
+    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+        return True  # a month-name or ISO form, already checked by the pattern
+    if len(parts[0]) == 4:
+        return True
+    first, second, year = int(parts[0]), int(parts[1]), parts[2]
+    if not (1 <= first <= 31 and 1 <= second <= 31 and min(first, second) <= 12):
         return False
-    # 12.03.2019-like strings are dates, not phones
-    if re.fullmatch(r"\d{1,2}[./-]\d{1,2}[./-]\d{2,4}", match):
-        return False
-    return True
+    # dots and hyphens also separate version numbers and ranges: want a full year
+    return "/" in candidate or len(year) == 4
 
 
-_HANDLE = re.compile(r"(?<![\w@.])@[A-Za-z_][A-Za-z0-9_.]{1,29}[A-Za-z0-9_]")
+_STREET_SUFFIX = (
+    r"(?:Road|Rd|Street|St|Avenue|Ave|Lane|Ln|Drive|Close|Way|Crescent|Place|Court|Gardens|Grove|Terrace"
+    r"|Square|Mews|Parade|Walk|Row|Boulevard|Rise|Hill|View)\b"
+)
+_STREET_WORD = r"[A-Z][a-z'’]+"
+_ADDRESS_NUMBERED = re.compile(
+    r"\b(?:(?:Flat|Apartment|Apt|Unit)\s+\d{1,4}[A-Za-z]?,?\s+)?\d{1,4}[A-Za-z]?,?\s+"
+    rf"(?:{_STREET_WORD}\s+){{1,3}}{_STREET_SUFFIX}"
+)
+# A street name without a number counts after a preposition ("on Fernhill
+# Crescent"), unless it is one of the names every town has.
+_ADDRESS_NAMED = re.compile(
+    r"\b(?:on|in|at|off|along|down|up|near|from|onto|into|round|around|of|to)\s+"
+    rf"(?P<street>(?:{_STREET_WORD}\s+){{1,2}}{_STREET_SUFFIX})"
+)
+_GENERIC_STREETS = {"high", "main", "church", "station", "market", "park", "the", "new", "old", "north", "south",
+                    "east", "west", "front", "back", "mill", "bridge", "london"}
+
+# -- what is never a finding ---------------------------------------------------
+
+# Redaction placeholders: anything in square, curly or angle brackets, and runs of x.
+_PLACEHOLDER = re.compile(r"\[[^\[\]\n]{0,80}\]|\{[^{}\n]{0,80}\}|<[^<>\n]{0,80}>|\b[xX]{3,}\b|\*{3,}")
+# Respondent ids in the style of the studies qualcode serves: SF4, TL12, P3.
+RESPONDENT_ID = re.compile(r"[A-Z]{1,4}\d{1,3}[a-z]?")
+# A speaker label at the start of a line ("Interviewer:", "SF4:", "Speaker 2:").
+_SPEAKER_LABEL = re.compile(r"^[ \t]*(?P<label>[A-Z][\w.'’-]*(?:[ \t][\w.'’-]+){0,3})[ \t]*:(?=[ \t]|$)", re.MULTILINE)
+_GENERIC_LABELS = {"interviewer", "interviewee", "int", "i", "q", "a", "r", "p", "facilitator", "moderator",
+                   "respondent", "participant", "speaker", "researcher", "note", "notes", "unknown", "both",
+                   "all", "group", "staff", "member", "client", "carer", "manager", "worker", "support",
+                   "team", "leader", "care", "coordinator", "nurse"}
+
+
+def _speaker_label_is_generic(label: str) -> bool:
+    words = label.replace(".", " ").split()
+    return all(w.lower() in _GENERIC_LABELS or RESPONDENT_ID.fullmatch(w) or w.isdigit() for w in words)
 
 
 @dataclass(frozen=True)
@@ -104,21 +227,257 @@ def _structured_spans(text: str) -> list[_Span]:
         if _phone_ok(matched):
             spans.append(_Span("phone", m.start(), m.start() + len(matched)))
     for m in _HANDLE.finditer(text):
-        spans.append(_Span("handle", m.start(), m.end()))
+        end = m.end()
+        while text[end - 1] == ".":
+            end -= 1
+        spans.append(_Span("handle", m.start(), end))
+    for m in _UK_POSTCODE.finditer(text):
+        spans.append(_Span("postcode", m.start(), m.end()))
+    for m in _US_ZIP.finditer(text):
+        group = "zip" if m.group("zip") else 0
+        spans.append(_Span("postcode", m.start(group), m.end(group)))
+    for m in _DATE.finditer(text):
+        if _numeric_date_ok(m.group(0)):
+            spans.append(_Span("date", m.start(), m.end()))
+    for m in _ADDRESS_NUMBERED.finditer(text):
+        spans.append(_Span("address", m.start(), m.end()))
+    for m in _ADDRESS_NAMED.finditer(text):
+        if m.group("street").split()[0].lower() not in _GENERIC_STREETS:
+            spans.append(_Span("address", m.start("street"), m.end("street")))
     return spans
 
 
-def _identifier_spans(text: str, identifiers: list[str] | None) -> list[_Span]:
-    if not identifiers:
-        return []
-    terms = sorted({t.strip() for t in identifiers if t and t.strip()}, key=len, reverse=True)
+def _identifier_pattern(identifiers: list[str] | None) -> re.Pattern | None:
+    terms = sorted({t.strip() for t in identifiers or () if t and t.strip()}, key=len, reverse=True)
     if not terms:
+        return None
+    # Whitespace inside a listed name matches any run of whitespace (hard-wrapped lines).
+    alternatives = "|".join(r"\s+".join(re.escape(part) for part in t.split()) for t in terms)
+    return re.compile(r"(?<!\w)(?:" + alternatives + r")(?!\w)", re.IGNORECASE)
+
+
+def _identifier_spans(text: str, identifiers: list[str] | None) -> list[_Span]:
+    pattern = _identifier_pattern(identifiers)
+    if pattern is None:
         return []
-    pattern = re.compile(
-        r"(?<!\w)(?:" + "|".join(re.escape(t) for t in terms) + r")(?!\w)", re.IGNORECASE
-    )
     return [_Span("identifier", m.start(), m.end()) for m in pattern.finditer(text)]
 
+
+# -- names: the offline heuristic -----------------------------------------------
+
+_TITLE_CASE = re.compile(r"(?:Mc|Mac|O['’]|D['’])?[A-Z][a-z]+(?:-[A-Z][a-z]+)?")
+_WORD = re.compile(r"[^\W\d_](?:[\w'’-]*\w)?")
+_TITLES = {"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "professor", "sir", "dame", "lady", "lord", "rev",
+           "reverend", "father", "sister", "nurse", "councillor", "cllr", "auntie", "aunty", "uncle"}
+# Cues that the capitalised word beside them is a person.
+_CUE_BEFORE = {"called", "named", "rang", "phoned", "told", "asked", "emailed", "texted", "messaged", "met",
+               "thanked", "contacted", "call", "ring", "ask", "tell"}
+_CUE_AFTER = {"said", "says", "told", "asked", "rang", "called", "phoned", "emailed", "texted", "thinks",
+              "thought", "reckons", "replied", "explained", "mentioned"}
+# Capitalised words that identify nobody: calendar, languages and peoples,
+# faiths, platforms, family titles, greetings.
+_NOT_NAMES = frozenset("""
+monday tuesday wednesday thursday friday saturday sunday mondays tuesdays wednesdays thursdays fridays
+saturdays sundays january february march april may june july august september october november december
+christmas easter ramadan eid diwali hanukkah halloween xmas
+english british scottish welsh irish american european african asian caribbean polish indian pakistani
+bangladeshi chinese french german spanish italian portuguese romanian russian ukrainian arabic urdu punjabi
+muslim christian jewish sikh hindu catholic anglican islamic buddhist god jesus allah lord christ
+zoom teams whatsapp facebook twitter instagram google skype microsoft youtube tiktok snapchat excel outlook
+covid coronavirus brexit internet wifi iphone android amazon netflix
+mum dad mam mummy daddy nan nana gran granny grandma grandad grandpa nanna
+okay ok yeah yes no hello hi thanks sorry bye hmm mm um uh erm er ah oh
+i i'm i've i'd i'll
+""".split())
+
+_SENTENCE_END = ".!?…"
+_OOV_PROB = -20.5
+
+
+@lru_cache(maxsize=4)
+def _word_probabilities(language: str) -> dict[str, float]:
+    """Log-probabilities of cased word forms (spacy-lookups-data's lexeme_prob table); {} when absent."""
+    import gzip
+    import json
+    import os
+
+    try:
+        import spacy_lookups_data
+    except ImportError:
+        return {}
+    path = os.path.join(os.path.dirname(spacy_lookups_data.__file__), "data", f"{language}_lexeme_prob.json.gz")
+    if not os.path.exists(path):
+        return {}
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def _base(word: str) -> str:
+    """The word without a possessive 's."""
+    return word[:-2] if word.endswith(("'s", "’s")) else word
+
+
+def _name_strength(word: str, probs: dict[str, float]) -> int:
+    """2 = surely a name, 1 = likely when not at a sentence start, 0 = an ordinary word.
+
+    A word is a name when the language writes it in lower case rarely or never
+    (Delroy, Okafor, Harrogate), or writes it capitalised much more often
+    than in lower case (Sarah, Graham, Leeds). Mark, Brown, Grace are
+    ordinary words by this measure; titles and cues catch them.
+    """
+    if word.lower() in _NOT_NAMES:
+        return 0
+    if not probs:
+        return 1
+    base = _base(word)
+    p_lower = probs.get(base.lower())
+    p_cased = probs.get(base, _OOV_PROB)
+    if p_lower is None or p_lower < -16.0:
+        return 2
+    bias = p_cased - p_lower
+    if bias >= 2.0:
+        return 2
+    if bias >= 1.0 or p_lower < -15.0:
+        return 1
+    return 0
+
+
+def _is_common(word: str, probs: dict[str, float]) -> bool:
+    """An everyday word as written in lower case (not worth a cue's benefit of the doubt)."""
+    if word.lower() in _NOT_NAMES:
+        return True
+    p_lower = probs.get(word.lower())
+    return p_lower is not None and p_lower > -12.0 and probs.get(word, _OOV_PROB) - p_lower < 0.5
+
+
+def _inside(position: int, regions: list[tuple[int, int]], starts: list[int]) -> bool:
+    index = bisect.bisect_right(starts, position) - 1
+    return index >= 0 and regions[index][0] <= position < regions[index][1]
+
+
+def _heuristic_name_spans(text: str, language: str, skip: list[tuple[int, int]]) -> list[_Span]:
+    probs = _word_probabilities(language)
+    skip_sorted = sorted(skip)
+    skip_starts = [s for s, _ in skip_sorted]
+    words = [(m.start(), m.end(), m.group(0)) for m in _WORD.finditer(text)]
+    count = len(words)
+
+    def sentence_start(index: int) -> bool:
+        start = words[index][0]
+        position = start - 1
+        while position >= 0 and text[position] in " \t\"'“‘(—–-":
+            if text[position] in "—–-" and position > 0 and text[position - 1] == " ":
+                return False  # after a dash mid-sentence
+            position -= 1
+        if position < 0 or text[position] == "\n" or text[position] in _SENTENCE_END:
+            return True
+        return text[position] == ":"
+
+    flagged: list[tuple[int, int]] = []
+    for index, (start, end, word) in enumerate(words):
+        if not _TITLE_CASE.fullmatch(_base(word)):
+            continue
+        if _inside(start, skip_sorted, skip_starts):
+            continue
+        previous = words[index - 1][2].lower().rstrip(".") if index > 0 else ""
+        following = words[index + 1][2].lower() if index + 1 < count else ""
+        adjacent_previous = index > 0 and text[words[index - 1][1]:start] in (" ", ". ")
+        titled = previous in _TITLES and adjacent_previous and words[index - 1][2][0].isupper()
+        strength = _name_strength(word, probs)
+        cued = (previous in _CUE_BEFORE and text[words[index - 1][1]:start] == " ") or (
+            following in _CUE_AFTER and index + 1 < count and text[end:words[index + 1][0]] == " ")
+        at_start = sentence_start(index)
+        if titled and word.lower() not in _NOT_NAMES:
+            name = True
+        elif at_start:
+            name = strength == 2 or (strength == 1 and cued)
+        else:
+            name = strength >= 1 or (cued and not _is_common(word, probs))
+        if name:
+            flagged.append((index, index))
+
+    # A word found as (part of) a name names the same person wherever else it is capitalised.
+    named_words = set()
+    for first, _ in flagged:
+        named_words.add(_base(words[first][2]))
+    flagged_indexes = {first for first, _ in flagged}
+    grown = _grow(flagged, words, text, probs, skip_sorted, skip_starts)
+    for first, last in grown:
+        for position in range(first, last + 1):
+            word = words[position][2]
+            if not _is_common(_base(word), probs) and _TITLE_CASE.fullmatch(_base(word)):
+                named_words.add(_base(word))
+    for index, (start, _end, word) in enumerate(words):
+        if index not in flagged_indexes and _base(word) in named_words and not _inside(start, skip_sorted, skip_starts):
+            flagged.append((index, index))
+    spans: list[_Span] = []
+    for first, last in _grow(flagged, words, text, probs, skip_sorted, skip_starts):
+        end = words[last][1]
+        if text[end - 2:end] in ("'s", "’s"):
+            end -= 2
+        spans.append(_Span("name", words[first][0], end))
+    return spans
+
+
+def _grow(flagged, words, text, probs, skip_sorted, skip_starts) -> list[tuple[int, int]]:
+    """Grow each flagged word over neighbouring capitalised words: Sarah Whitfield, Jo Pemberton."""
+    count = len(words)
+    grown = []
+    for first, last in flagged:
+        while last + 1 < count and text[words[last][1]:words[last + 1][0]] == " " and _TITLE_CASE.fullmatch(
+                words[last + 1][2]) and words[last + 1][2].lower() not in _NOT_NAMES:
+            last += 1
+        while first > 0 and text[words[first - 1][1]:words[first][0]] == " " and _TITLE_CASE.fullmatch(
+                words[first - 1][2]) and not _is_common(words[first - 1][2], probs) and not _inside(
+                words[first - 1][0], skip_sorted, skip_starts):
+            first -= 1
+        grown.append((first, last))
+    return grown
+
+
+# -- names: a trained pipeline when there is one ---------------------------------
+
+TRAINED_PIPELINES = ("en_core_web_lg", "en_core_web_md", "en_core_web_sm")
+_NER_LABELS = {"PERSON", "GPE", "LOC", "ORG", "FAC"}
+
+
+@lru_cache(maxsize=1)
+def installed_ner_pipeline() -> str | None:
+    """The name of an installed trained English pipeline, or None. Nothing is downloaded."""
+    import spacy.util
+
+    for name in TRAINED_PIPELINES:
+        if spacy.util.is_package(name):
+            return name
+    return None
+
+
+@lru_cache(maxsize=1)
+def _load_ner(name: str):
+    import spacy
+
+    return spacy.load(name, exclude=["lemmatizer", "textcat"])
+
+
+def _ner_name_spans(text: str, model: str, skip: list[tuple[int, int]]) -> list[_Span]:
+    nlp = _load_ner(model)
+    skip_sorted = sorted(skip)
+    skip_starts = [s for s, _ in skip_sorted]
+    spans = []
+    for ent in nlp(text).ents:
+        if ent.label_ not in _NER_LABELS:
+            continue
+        words = ent.text.split()
+        # Acronyms (CMHT, NHS, A&E) and calendar or platform words identify nobody.
+        if all(w.isupper() or w.lower() in _NOT_NAMES or RESPONDENT_ID.fullmatch(w) for w in words):
+            continue
+        if _inside(ent.start_char, skip_sorted, skip_starts):
+            continue
+        spans.append(_Span("name", ent.start_char, ent.end_char))
+    return spans
+
+
+# -- putting it together ----------------------------------------------------------
 
 # Earlier kinds win when spans overlap: the study's own list first, then the
 # most specific patterns.
@@ -134,24 +493,165 @@ def _resolve_overlaps(spans: list[_Span]) -> list[_Span]:
     return sorted(chosen, key=lambda s: (s.start, s.end))
 
 
-def scan_text(text: str, *, identifiers: list[str] | None = None, language: str = "en") -> list[Finding]:
+def scan_text(
+    text: str,
+    *,
+    identifiers: list[str] | None = None,
+    language: str = "en",
+    names: str = "auto",
+) -> list[Finding]:
     """Likely residual identifiers in ``text``, in text order.
 
     ``identifiers`` is the study's list of real names and places, matched
     case-insensitively on word boundaries (reported as kind ``identifier``).
-    ``language`` selects the name heuristic's vocabulary (English only for now).
+    ``language`` selects the name heuristic's word frequencies. ``names``
+    chooses how names are found: ``auto`` (a trained English pipeline when
+    one is installed, else the heuristic), ``ner``, ``heuristic`` or
+    ``none``. Redaction placeholders, speaker labels and respondent ids are
+    never findings.
     """
+    if names not in NAME_METHODS:
+        raise ValueError(f"names must be one of {', '.join(NAME_METHODS)}")
     spans = _identifier_spans(text, identifiers) + _structured_spans(text)
+
+    skip = [(m.start(), m.end()) for m in _PLACEHOLDER.finditer(text)]
+    skip += [(m.start("label"), m.end("label")) for m in _SPEAKER_LABEL.finditer(text)
+             if _speaker_label_is_generic(m.group("label"))]
+    skip += [(s.start, s.end) for s in spans]  # a name inside an e-mail address is the e-mail's
+    method = names
+    if method == "auto":
+        method = "ner" if language == "en" and installed_ner_pipeline() else "heuristic"
+    if method == "ner":
+        model = installed_ner_pipeline()
+        if model is None:
+            from qualcode.errors import InputError
+
+            raise InputError(
+                "no trained English spaCy pipeline is installed; install en_core_web_sm with pip, or use the heuristic"
+            )
+        spans += _ner_name_spans(text, model, skip)
+    elif method == "heuristic":
+        spans += _heuristic_name_spans(text, language, skip)
+
     line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
     findings = []
     for span in _resolve_overlaps(spans):
+        matched = text[span.start:span.end]
+        if span.kind != "identifier" and RESPONDENT_ID.fullmatch(matched):
+            continue
         line_index = bisect.bisect_right(line_starts, span.start) - 1
         findings.append(Finding(
             kind=span.kind,
             line=line_index + 1,
             column=span.start - line_starts[line_index] + 1,
-            masked=mask(text[span.start:span.end]),
+            masked=mask(matched, span.kind),
             start=span.start,
             end=span.end,
         ))
     return findings
+
+
+# -- evaluation on a labelled set ----------------------------------------------------
+
+@dataclass(frozen=True)
+class LabelledSpan:
+    """A planted identifier in a labelled test file."""
+
+    file: str
+    kind: str
+    start: int
+    end: int
+
+
+def load_labelled_set(folder: Path | str) -> tuple[dict[str, str], list[LabelledSpan], list[str]]:
+    """Texts, labelled spans and identifiers list of a labelled set (see tests/fixtures/anonymity/README.md).
+
+    ``labels.csv`` has columns file, line, kind, text, occurrence; each row is
+    turned into a code-point span by finding ``text`` on that line.
+    """
+    from qualcode.errors import InputError
+
+    folder = Path(folder)
+    texts = {path.name: path.read_text(encoding="utf-8") for path in sorted(folder.glob("*.txt"))
+             if path.name != "identifiers.txt"}
+    labels: list[LabelledSpan] = []
+    with (folder / "labels.csv").open(encoding="utf-8", newline="") as handle:
+        for row_number, row in enumerate(csv.DictReader(handle), start=2):
+            text = texts.get(row["file"])
+            if text is None or row["kind"] not in KINDS:
+                raise InputError(f"{folder / 'labels.csv'} row {row_number}: unknown file or kind")
+            line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
+            line_start = line_starts[int(row["line"]) - 1]
+            line_end = text.find("\n", line_start)
+            line_text = text[line_start:line_end if line_end >= 0 else len(text)]
+            position = -1
+            for _ in range(int(row.get("occurrence") or 1)):
+                position = line_text.find(row["text"], position + 1)
+                if position < 0:
+                    raise InputError(f"{folder / 'labels.csv'} row {row_number}: text not found on line {row['line']}")
+            labels.append(LabelledSpan(row["file"], row["kind"], line_start + position,
+                                       line_start + position + len(row["text"])))
+    identifiers_path = folder / "identifiers.txt"
+    identifiers = read_identifiers(identifiers_path) if identifiers_path.exists() else []
+    return texts, labels, identifiers
+
+
+def read_identifiers(path: Path | str) -> list[str]:
+    """The study's identifiers list: one name or place per line; blank lines and # comments ignored.
+
+    Errors name the file only, never its content.
+    """
+    from qualcode.errors import InputError
+
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"identifiers file {path} does not exist; give a text file with one name per line") from None
+    except (IsADirectoryError, PermissionError):
+        raise InputError(f"identifiers file {path} cannot be read; give a text file with one name per line") from None
+    try:
+        content = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(f"identifiers file {path} is not UTF-8 text; save it as UTF-8 and try again") from None
+    terms = [line.strip() for line in content.splitlines()]
+    terms = [t for t in terms if t and not t.startswith("#")]
+    if not terms:
+        raise InputError(f"identifiers file {path} holds no names; give one name or place per line")
+    return terms
+
+
+def evaluate_labelled_set(folder: Path | str, *, names: str = "heuristic") -> list[dict]:
+    """Precision and recall of ``scan_text`` on a labelled set, per kind and overall.
+
+    A finding is correct when it overlaps a labelled span of the same kind; a
+    label is found when a finding of its kind overlaps it. Returns one dict
+    per kind (in KINDS order, then ``all``) with labelled, found, correct,
+    recalled, precision and recall (None when undefined).
+    """
+    texts, labels, identifiers = load_labelled_set(folder)
+    findings = {name: scan_text(text, identifiers=identifiers, names=names) for name, text in texts.items()}
+    counts = {kind: {"labelled": 0, "found": 0, "correct": 0, "recalled": 0} for kind in KINDS}
+    for name, found in findings.items():
+        file_labels = [label for label in labels if label.file == name]
+        for finding in found:
+            counts[finding.kind]["found"] += 1
+            if any(label.kind == finding.kind and label.start < finding.end and finding.start < label.end
+                   for label in file_labels):
+                counts[finding.kind]["correct"] += 1
+        for label in file_labels:
+            counts[label.kind]["labelled"] += 1
+            if any(finding.kind == label.kind and label.start < finding.end and finding.start < label.end
+                   for finding in found):
+                counts[label.kind]["recalled"] += 1
+    rows = []
+    total = {"labelled": 0, "found": 0, "correct": 0, "recalled": 0}
+    for kind in KINDS:
+        for key in total:
+            total[key] += counts[kind][key]
+        rows.append({"kind": kind, **counts[kind]})
+    rows.append({"kind": "all", **total})
+    for row in rows:
+        row["precision"] = row["correct"] / row["found"] if row["found"] else None
+        row["recall"] = row["recalled"] / row["labelled"] if row["labelled"] else None
+    return rows
