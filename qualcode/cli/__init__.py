@@ -66,6 +66,8 @@ app = typer.Typer(
 # the order of `qualcode --help`.
 COMMAND_MODULES = [
     "init",
+    "importing",
+    "respondents",
     "demo",
     "agree",
 ]
