@@ -72,8 +72,57 @@ def _stage_init(ctx: dict) -> Step:
     )
 
 
+def _stage_import(ctx: dict) -> Step:
+    from qualcode import transcripts
+
+    results = transcripts.import_paths(ctx["project"], [ctx["study"]])
+    table = transcripts.results_frame(results)[["file", "respondent", "units", "words", "status"]]
+    formats = sorted({Path(r.file).suffix for r in results})
+    failed = [r for r in results if r.status == "failed"]
+    if failed:
+        raise InputError(f"the example study did not import cleanly: {failed[0].message}")
+    findings = sum(r.findings for r in results)
+    flagged = sum(1 for r in results if r.findings)
+    return Step(
+        "Import the transcripts",
+        [f"Imported {len(results)} transcripts ({', '.join(formats)}); speaker turns split into paragraph units.",
+         f"Anonymity check: {findings} possible identifier(s) in {flagged} transcript(s), listed by"
+         " 'qualcode import' on stderr for a researcher to review."],
+        table=table,
+        command=f"qualcode import {ctx['study']}",
+    )
+
+
+def _stage_respondents_import(ctx: dict) -> Step:
+    from qualcode.respondents import import_respondents
+
+    csv_path = ctx["study"] / "respondents.csv"
+    result = import_respondents(ctx["project"], csv_path)
+    return Step(
+        "Import respondent attributes",
+        [f"Attributes {', '.join(result.attributes)} for {len(result.updated) + len(result.new)} respondents."],
+        command=f"qualcode respondents import {csv_path}",
+    )
+
+
+def _stage_respondents_list(ctx: dict) -> Step:
+    from qualcode.respondents import list_respondents
+
+    table = list_respondents(ctx["project"].connect())
+    columns = [c for c in ("respondent", "role", "site", "documents", "units", "words") if c in table.columns]
+    return Step(
+        "List respondents",
+        ["Units and words count respondent speech only (interviewer turns belong to nobody)."],
+        table=table[columns],
+        command="qualcode respondents",
+    )
+
+
 STAGES: list[Stage] = [
     _stage_init,
+    _stage_import,
+    _stage_respondents_import,
+    _stage_respondents_list,
 ]
 
 

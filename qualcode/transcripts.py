@@ -83,6 +83,7 @@ class FileResult:
     words: int = 0
     message: str = ""
     warnings: list[str] = field(default_factory=list)
+    findings: int = 0  # likely identifiers found by the anonymity check
 
 
 @dataclass
@@ -971,6 +972,7 @@ def import_file(
                             respondent_id=respondent_id, data=data, format_hint=format_hint)
         result.warnings.extend(parsed.warnings)
         findings = _anonymity_warnings(name, parsed.text, identifiers, project.language)
+        result.findings = len(findings)
         if findings and strict:
             result.warnings.extend(findings)
             raise ImportFailed(f"{name}: {len(findings)} likely identifier(s), first at {findings[0].split(' ')[0]};"
