@@ -11,9 +11,19 @@ import importlib
 import os
 import sys
 
-import click
 import typer
 from typer.core import TyperGroup
+
+try:  # typer >= 0.2x carries its own copy of click
+    from typer._click import exceptions as _click_exceptions
+except ImportError:  # pragma: no cover - older typer on top of click
+    from click import exceptions as _click_exceptions
+
+# click's own control flow (usage errors, --help exits, aborts) passes untouched.
+_PASS_THROUGH = tuple({
+    _click_exceptions.ClickException, typer.Exit, typer.Abort,
+    *(getattr(_click_exceptions, name) for name in ("Exit", "Abort") if hasattr(_click_exceptions, name)),
+})
 
 from qualcode.errors import QualcodeError
 
@@ -31,7 +41,7 @@ class QualcodeGroup(TyperGroup):
 
             err_console().print(f"[bold red]Error:[/] {exc}", highlight=False, soft_wrap=True)
             ctx.exit(exc.exit_code)
-        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+        except _PASS_THROUGH:
             raise
         except KeyboardInterrupt:
             from qualcode.cli._util import err_console
@@ -70,6 +80,10 @@ COMMAND_MODULES = [
     "respondents",
     "demo",
     "agree",
+    "sheet",
+    "counts",
+    "participants",
+    "quotes",
 ]
 
 for _name in COMMAND_MODULES:
