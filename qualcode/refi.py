@@ -1140,11 +1140,11 @@ def _ensure_guids(conn, table: str, id_column: str, ids: Iterable[int] | None = 
     return result
 
 
-def _element(parent, name: str, namespace: str, **attributes):
-    import xml.etree.ElementTree as ET
+def _element(parent, tag_name: str, namespace: str, **attributes):
+    from lxml import etree
 
-    tag = f"{{{namespace}}}{name}"
-    element = ET.Element(tag) if parent is None else ET.SubElement(parent, tag)
+    tag = f"{{{namespace}}}{tag_name}"
+    element = etree.Element(tag, nsmap={None: namespace}) if parent is None else etree.SubElement(parent, tag)
     for key, value in attributes.items():
         if value is not None:
             element.set(key, _xml_safe(str(value)))
@@ -1380,10 +1380,9 @@ def _xsd_datetime(value: str | None) -> str | None:
 
 
 def _serialise(root, namespace: str) -> bytes:
-    import xml.etree.ElementTree as ET
+    from lxml import etree
 
-    ET.indent(root, space="  ")
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True, default_namespace=namespace)
+    return etree.tostring(root, encoding="UTF-8", xml_declaration=True, pretty_print=True)
 
 
 def write_qdc(conn: sqlite3.Connection, path: Path | str, force: bool = False) -> Path:

@@ -84,6 +84,7 @@ COMMAND_MODULES = [
     "counts",
     "participants",
     "quotes",
+    "refi",
 ]
 
 for _name in COMMAND_MODULES:
