@@ -494,8 +494,9 @@ def _pooled_frame(result: dict, tables, n_codes: int, *, ci: bool):
             mean_row[f"{k}_lo"], mean_row[f"{k}_hi"] = low, high
     rows.append(mean_row)
     frame = pd.DataFrame(rows)
+    # the mean row has no cells: keep Python ints and None (not pandas' NA, which writers reject)
     for cell in ("a", "b", "c", "d", "n"):
-        frame[cell] = frame[cell].astype("Int64")
+        frame[cell] = pd.Series([row[cell] for row in rows], dtype=object)
     return frame
 
 

@@ -1,0 +1,197 @@
+"""qualcode agree through the command line (CliRunner on the tiny project)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from qualcode import codings, store
+from qualcode.agreement import compute_agreement, kappa_2x2
+from qualcode.cli import app
+from qualcode.cli.agree import EXIT_BELOW_THRESHOLD
+
+runner = CliRunner()
+
+
+def _code(conn, key):
+    return conn.execute("SELECT code_id FROM codes WHERE key = ?", (key,)).fetchone()[0]
+
+
+@pytest.fixture
+def coded(tiny_project):
+    """alice and bob code the six respondent paragraphs; work.toll has κ 0.57, the rest agree fully."""
+    with tiny_project.transaction() as conn:
+        alice = store.get_or_create_coder(conn, "alice")
+        bob = store.get_or_create_coder(conn, "bob")
+        paragraphs = [tuple(r) for r in conn.execute(
+            "SELECT u.document_id, u.start, u.end FROM units u JOIN documents d USING (document_id)"
+            " WHERE u.role = 'respondent' ORDER BY d.name, u.seq")]
+        rows = []
+        for coder, key, index in [
+            (alice, "work.caseload", 0), (bob, "work.caseload", 0), (alice, "work.toll", 1), (bob, "work.toll", 1),
+            (bob, "work.toll", 5), (alice, "sup.supervision", 3), (bob, "sup.supervision", 3),
+            (alice, "sup.peer", 2), (bob, "sup.peer", 2), (alice, "work.caseload", 4), (bob, "work.caseload", 4),
+        ]:
+            document_id, start, end = paragraphs[index]
+            rows.append({"coder_id": coder, "code_id": _code(conn, key), "document_id": document_id,
+                         "start": start, "end": end, "origin": "manual"})
+        codings.add_codings(conn, rows)
+    return tiny_project
+
+
+def _dump(project) -> str:
+    return "\n".join(project.connect().iterdump())
+
+
+def _invoke(project, *args):
+    # a wide terminal so rich does not fold the table cells the assertions look for
+    return runner.invoke(app, ["agree", *args, "--project", str(project.root)], env={"COLUMNS": "200"})
+
+
+def test_table_output(coded):
+    result = _invoke(coded, "alice", "bob")
+    assert result.exit_code == 0, result.output
+    assert "work.toll" in result.stdout and "almost perfect" in result.stdout
+    assert "theme: work" in result.stdout and "pooled (sum)" in result.stdout
+    assert "Compared 6 paragraph unit(s) in 3 document(s)" in result.stderr
+    assert "κ below 0.6: work.toll" in result.stderr
+
+
+def test_csv_output_values(coded):
+    result = _invoke(coded, "alice", "bob", "--format", "csv")
+    assert result.exit_code == 0, result.output
+    import io
+
+    import pandas as pd
+
+    table = pd.read_csv(io.StringIO(result.stdout))
+    toll = table[table["code"] == "work.toll"].iloc[0]
+    assert (toll["a"], toll["b"], toll["c"], toll["d"]) == (1, 0, 1, 4)
+    assert toll["kappa"] == pytest.approx(float(kappa_2x2(1, 0, 1, 4)))
+    assert set(table["level"]) == {"code", "theme", "pooled"}
+    # sup.supervision: both coded one paragraph, nobody else; fully defined
+    library = compute_agreement(coded.connect(), "alice", "bob")
+    assert list(table[table["level"] == "code"]["code"]) == list(library.per_code["code"])
+
+
+def test_json_output_to_file_and_overwrite(coded, tmp_path):
+    out = tmp_path / "agree.json"
+    result = _invoke(coded, "alice", "bob", "--format", "json", "--out", str(out), "--unit", "document")
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert data["unit"] == "document" and data["compared"]["count"] == 3
+    peer = next(r for r in data["per_code"] if r["code"] == "sup.peer")
+    assert (peer["a"], peer["b"], peer["c"], peer["d"]) == (1, 0, 0, 2)
+    again = _invoke(coded, "alice", "bob", "--format", "json", "--out", str(out))
+    assert again.exit_code == 1 and "--force" in again.stderr
+    forced = _invoke(coded, "alice", "bob", "--format", "json", "--out", str(out), "--force")
+    assert forced.exit_code == 0
+    assert json.loads(out.read_text(encoding="utf-8"))["unit"] == "paragraph"
+
+
+def test_undefined_shown_as_dash_with_reason(coded):
+    with coded.transaction() as conn:
+        from qualcode import codebook
+
+        codebook.store_nodes(conn, [{"key": "work.rota", "label": "Rotas", "parent": "work"}])
+    result = _invoke(coded, "alice", "bob")
+    assert result.exit_code == 0, result.output
+    line = next(line for line in result.stdout.splitlines() if "work.rota" in line)
+    assert "— (1)" in line
+    assert "(1) neither coder applied the code to any compared unit" in result.stdout
+    data = json.loads(_invoke(coded, "alice", "bob", "--format", "json").stdout)
+    rota = next(r for r in data["per_code"] if r["code"] == "work.rota")
+    assert rota["kappa"] is None and "neither coder" in rota["kappa_reason"]
+
+
+def test_xlsx_written_and_read_back(coded, tmp_path):
+    from openpyxl import load_workbook
+
+    out = tmp_path / "agree.xlsx"
+    result = _invoke(coded, "alice", "bob", "--format", "xlsx", "--out", str(out), "--ci", "--n-boot", "200")
+    assert result.exit_code == 0, result.output
+    workbook = load_workbook(out)
+    assert workbook.sheetnames == ["per code", "per theme", "pooled", "compared"]
+    sheet = workbook["per code"]
+    header = [cell.value for cell in sheet[1]]
+    assert "kappa_lo" in header and "kappa_reason" in header
+    rows = {row[0]: dict(zip(header, row)) for row in sheet.iter_rows(min_row=2, values_only=True)}
+    assert (rows["work.toll"]["a"], rows["work.toll"]["c"]) == (1, 1)
+    assert rows["work.toll"]["kappa"] == pytest.approx(float(kappa_2x2(1, 0, 1, 4)))
+    compared = {row[0]: row[1] for row in workbook["compared"].iter_rows(min_row=2, values_only=True)}
+    assert compared["count"] == "6"
+
+
+def test_xlsx_needs_out(coded):
+    result = _invoke(coded, "alice", "bob", "--format", "xlsx")
+    assert result.exit_code == 1 and "--out" in result.stderr
+
+
+def test_fail_below_exit_code(coded):
+    failing = _invoke(coded, "alice", "bob", "--fail-below", "0.6", "--format", "csv")
+    assert failing.exit_code == EXIT_BELOW_THRESHOLD == 3
+    assert "work.toll" in failing.stderr
+    passing = _invoke(coded, "alice", "bob", "--fail-below", "0.5", "--format", "csv")
+    assert passing.exit_code == 0
+
+
+def test_chart_png_and_svg(coded, tmp_path):
+    png = tmp_path / "kappa.png"
+    result = _invoke(coded, "alice", "bob", "--ci", "--n-boot", "200", "--chart", str(png), "--format", "csv")
+    assert result.exit_code == 0, result.output
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    svg = tmp_path / "kappa.svg"
+    assert _invoke(coded, "alice", "bob", "--chart", str(svg), "--format", "csv").exit_code == 0
+    text = svg.read_text(encoding="utf-8")
+    assert text.lstrip().startswith("<?xml") and "<svg" in text
+    bad = _invoke(coded, "alice", "bob", "--chart", str(tmp_path / "kappa.gif"), "--format", "csv")
+    assert bad.exit_code == 1 and ".png or .svg" in bad.stderr
+
+
+def test_char_unit_shows_code_by_document(coded):
+    result = _invoke(coded, "alice", "bob", "--unit", "char")
+    assert result.exit_code == 0, result.output
+    assert "Per code × document" in result.stdout and "SF1.txt" in result.stdout
+
+
+@pytest.mark.parametrize("args,message", [
+    (["alice", "carol"], "no coder named 'carol'"),
+    (["alice", "bob", "--codes", "nope"], "no code 'nope'"),
+    (["alice", "bob", "--unit", "page"], "unknown unit 'page'"),
+    (["alice", "alice"], "two different coders"),
+    (["alice", "bob", "--min-overlap", "2"], "--min-overlap"),
+    (["alice", "bob", "--format", "docx"], "unknown format 'docx'"),
+])
+def test_bad_input_is_a_clear_error_and_changes_nothing(coded, args, message):
+    before = _dump(coded)
+    result = _invoke(coded, *args)
+    assert result.exit_code == 1, result.output
+    assert message in result.stderr and "Error:" in result.stderr
+    assert "Traceback" not in result.output
+    assert _dump(coded) == before
+
+
+def test_no_overlap_in_compared_units(tiny_project):
+    with tiny_project.transaction() as conn:
+        alice = store.get_or_create_coder(conn, "alice")
+        bob = store.get_or_create_coder(conn, "bob")
+        documents = [r[0] for r in conn.execute("SELECT document_id FROM documents ORDER BY name")]
+        rows = [{"coder_id": alice, "code_id": _code(conn, "work.toll"), "document_id": documents[0],
+                 "start": 0, "end": 5, "origin": "manual"},
+                {"coder_id": bob, "code_id": _code(conn, "work.toll"), "document_id": documents[1],
+                 "start": 0, "end": 5, "origin": "manual"}]
+        codings.add_codings(conn, rows)
+    before = _dump(tiny_project)
+    result = _invoke(tiny_project, "alice", "bob")
+    assert result.exit_code == 1
+    assert "no units in common" in result.stderr and "--all-units" in result.stderr
+    assert _dump(tiny_project) == before
+    assert _invoke(tiny_project, "alice", "bob", "--all-units", "--format", "csv").exit_code == 0
+
+
+def test_help_has_an_example():
+    result = runner.invoke(app, ["agree", "--help"])
+    assert result.exit_code == 0
+    assert "Example:" in result.stdout and "qualcode agree alice bob" in result.stdout
