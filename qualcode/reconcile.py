@@ -694,6 +694,21 @@ def apply_sheet(session: Session, path: Path | str) -> dict:
     return {"applied": applied, "skipped": skipped, "unchanged": unchanged}
 
 
+def reconcile_from_sheet(project, coder_a: str, coder_b: str, path: Path | str, *, into: str = "consensus",
+                         unit: str = "paragraph", codes: list[str] | None = None) -> dict:
+    """Record the agreements and apply a filled decisions sheet, in one transaction.
+
+    The non-interactive reconciliation: nothing is saved if any cell is bad.
+    Returns ``agreements`` (newly recorded), ``applied``, ``skipped``,
+    ``unchanged`` and ``open`` (disagreements still open afterwards).
+    """
+    session = open_session(project, coder_a, coder_b, into=into, unit=unit, codes=codes, record_agreements=False)
+    with project.transaction():
+        agreements = session.record_agreements()
+        summary = apply_sheet(session, path)
+    return {"agreements": agreements, **summary, "open": len(session.disagreements("open"))}
+
+
 # -- the log -------------------------------------------------------------------------------
 
 LOG_COLUMNS = ["decided_at", "coder_a", "coder_b", "into", "unit", "respondent", "code", "label", "kind", "A", "B",

@@ -80,6 +80,7 @@ COMMAND_MODULES = [
     "respondents",
     "demo",
     "agree",
+    "reconcile",
     "sheet",
     "counts",
     "participants",
