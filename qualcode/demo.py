@@ -118,11 +118,66 @@ def _stage_respondents_list(ctx: dict) -> Step:
     )
 
 
+def _stage_agree(ctx: dict) -> Step:
+    """Agreement between the example study's two coders (read from the project, not assumed)."""
+    from qualcode.agreement import coder_pair_for_demo, compute_agreement, landis_koch, sort_by_kappa
+    from qualcode.errors import QualcodeError
+
+    conn = ctx["project"].connect()
+    coders = coder_pair_for_demo(conn)
+    title = "Agreement between the two coders"
+    if len(coders) < 2:
+        found = ", ".join(coders) if coders else "none"
+        return Step(title, [f"Skipped: agreement needs two coders with codings (found: {found})."],
+                    command="qualcode agree CODER_A CODER_B")
+    coder_a, coder_b = coders[:2]
+    command = f"qualcode agree {coder_a} {coder_b} --unit paragraph"
+    try:
+        result = compute_agreement(conn, coder_a, coder_b, unit="paragraph", language=ctx["project"].language)
+    except QualcodeError as exc:
+        return Step(title, [f"Skipped: {exc}"], command=command)
+
+    def shown(value, digits=2):
+        return "—" if value != value else f"{value:.{digits}f}"
+
+    table = sort_by_kappa(result.per_code)[["code", "n", "a", "b", "c", "d", "percent", "kappa", "alpha", "ac1"]].copy()
+    table["landis_koch"] = table["kappa"].map(landis_koch)
+    for column, digits in (("percent", 1), ("kappa", 2), ("alpha", 2), ("ac1", 2)):
+        table[column] = table[column].map(lambda v, d=digits: shown(v, d))
+    pooled = result.pooled.iloc[0]
+    compared = result.compared
+    lines = [
+        f"Coders: {coder_a} and {coder_b}" + (f" (of {', '.join(coders)})" if len(coders) > 2 else "") + ".",
+        f"Compared {compared['count']} paragraphs in {len(compared['documents'])} documents: {compared['scope']}.",
+        f"Pooled over codes (one summed table): κ = {shown(pooled['kappa'])}, α = {shown(pooled['alpha'])}, "
+        f"AC1 = {shown(pooled['ac1'])}, agreement {shown(pooled['percent'], 1)}%.",
+        "— marks a statistic that is undefined (e.g. a code neither coder used); see docs/methods/agreement.md.",
+    ]
+    return Step(title, lines, table=table, command=command)
+
+
+def _stage_refi_export(ctx: dict) -> Step:
+    from qualcode.refi import export_project
+
+    out = ctx["outputs"] / "bridge.qdpx"
+    result = export_project(ctx["project"], out, force=True)
+    return Step(
+        "Export for NVivo, ATLAS.ti, MAXQDA or QualCoder (REFI-QDA)",
+        [f"outputs/{out.name}: {result.documents} transcripts as plain text, {result.codes} codes with their"
+         f" hierarchy and definitions, {result.cases} respondents as cases with {result.variables} attribute"
+         f" variables, {result.codings} codings by {', '.join(result.coders) if result.coders else 'no coder yet'}.",
+         "Add --coder NAME to hand one coder's work (and nothing else) to another program."],
+        command="qualcode export qdpx outputs/bridge.qdpx",
+    )
+
+
 STAGES: list[Stage] = [
     _stage_init,
     _stage_import,
     _stage_respondents_import,
     _stage_respondents_list,
+    _stage_agree,
+    _stage_refi_export,
 ]
 
 

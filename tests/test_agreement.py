@@ -522,3 +522,32 @@ def test_char_level_matches_per_character_computation(tmp_path, shared_fixtures,
             if not math.isnan(expected):
                 assert row["kappa"] == pytest.approx(expected, abs=1e-9)
     project.close()
+
+
+# --------------------------------------------------------------------------
+# The demo stage
+# --------------------------------------------------------------------------
+
+def test_demo_stage_reads_the_coders_from_the_project(coded):
+    from qualcode.demo import _stage_agree
+
+    with coded.transaction() as conn:
+        auto = store.get_or_create_coder(conn, "auto")
+        _add(conn, auto, "work.toll", _paragraphs(conn)[0])  # 'auto' and 'consensus' are not a coder pair
+    step = _stage_agree({"project": coded})
+    assert step.command == "qualcode agree alice bob --unit paragraph"
+    assert "Coders: alice and bob." in step.lines[0]
+    shown = dict(zip(step.table["code"], step.table["kappa"]))
+    assert shown["work.toll"] == f"{float(kappa_2x2(1, 0, 1, 4)):.2f}" and shown["sup.peer"] == "1.00"
+    assert list(step.table["code"])[:2] == ["sup.peer", "work.caseload"]  # κ = 1 first, ties by code key
+    assert set(step.table.columns) >= {"code", "kappa", "alpha", "ac1", "landis_koch"}
+
+
+def test_demo_stage_skips_without_two_coders(tiny_project):
+    from qualcode.demo import _stage_agree
+
+    with tiny_project.transaction() as conn:
+        alice = store.get_or_create_coder(conn, "alice")
+        _add(conn, alice, "work.toll", _paragraphs(conn)[0])
+    step = _stage_agree({"project": tiny_project})
+    assert step.table is None and step.lines[0].startswith("Skipped") and "alice" in step.lines[0]
