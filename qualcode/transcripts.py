@@ -467,7 +467,7 @@ SUPPORTED_SUFFIXES = tuple(IMPORTERS)
 # layouts: plain text -> turns
 
 _TS = r"(?:\d{1,2}:)?\d{1,2}:\d{2}(?:[.,]\d{1,3})?"
-_LABEL = r"(?P<label>[^\W\d_][\w.'’-]*(?:[ ][\w.'’()-]+){0,3})"
+_LABEL = r"(?P<label>[^\W\d_][\w.'’-]*(?:[ ](?![(\[]?\d{1,2}:\d)[\w.'’()-]+){0,3})"
 _LEADING_TS = re.compile(rf"^[\[(]?(?P<ts>{_TS})[\])]?(?:\s+|$)")
 _COLON_LABEL = re.compile(
     rf"^(?:\*\*|__)?{_LABEL}(?:\s*[\[(]?(?P<ts>{_TS})[\])]?)?\s*(?:\*\*|__)?:(?:\*\*|__)?(?:\s+|$)")
@@ -643,7 +643,7 @@ def parse_turns(text: str, speakers: Speakers) -> list[Turn]:
     flush()
     # The first paragraph of a labelled turn carries the turn's timestamp.
     for turn in turns:
-        if turn.timestamp is not None and turn.paragraphs and turn.paragraphs[0][1] is None:
+        if turn.timestamp is not None and turn.paragraphs:
             turn.paragraphs[0] = (turn.paragraphs[0][0], turn.timestamp)
     return [t for t in turns if t.paragraphs]
 
