@@ -879,7 +879,7 @@ def assignments_table(conn: sqlite3.Connection, coders: list[str] | None = None)
     table = pd.DataFrame(
         [{
             "coder": r["coder"], "respondent": r["respondent"], "document": r["document"], "units": r["units"],
-            "sample": (f"{r['fraction']:g} by {r['by']}, seed {r['seed']}" if r["sample_id"] is not None else "all"),
+            "sample": (f"{r['fraction']:g} by {r['by']} (seed {r['seed']})" if r["sample_id"] is not None else "all"),
         } for r in rows],
         columns=["coder", "respondent", "document", "units", "sample"],
     )
