@@ -11,7 +11,6 @@ from qualcode.cli._util import FormatOption, ProjectOption
 
 respondents_app = typer.Typer(
     name="respondents",
-    help="Respondents: import attributes (role, site, …) from a CSV; list them with documents, units and words.",
     invoke_without_command=True,
     no_args_is_help=False,
 )
@@ -36,7 +35,9 @@ def respondents(
     fmt: FormatOption = "table",
     project_dir: ProjectOption = None,
 ) -> None:
-    """List respondents (plain 'qualcode respondents') or import their attributes.
+    """Respondents: import attributes (role, site, …) from a CSV; list them with documents, units and words.
+
+    Plain 'qualcode respondents' lists them, like 'qualcode respondents list'.
 
     Example:
 

@@ -1,0 +1,159 @@
+"""`qualcode import` through the command line; state checked through the library."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from qualcode import documents
+from qualcode.cli import app
+from qualcode.project import Project
+
+FIXTURES = Path(__file__).parent / "fixtures" / "transcripts"
+runner = CliRunner()
+
+
+@pytest.fixture
+def project_dir(tmp_path) -> Path:
+    Project.create(tmp_path / "study").close()
+    return tmp_path / "study"
+
+
+def names(project_dir: Path) -> list[str]:
+    with Project.find(project_dir) as project:
+        return sorted(documents.document_ids_by_name(project.connect()))
+
+
+def dump(project_dir: Path) -> list[str]:
+    with Project.find(project_dir) as project:
+        return [line for line in project.connect().iterdump() if "INSERT INTO \"history\"" not in line]
+
+
+def test_import_folder_prints_the_table_and_stores_documents(project_dir):
+    result = runner.invoke(app, ["import", str(FIXTURES), "--project", str(project_dir), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert [(r["file"], r["respondent"], r["status"]) for r in rows] == [
+        ("SF1.txt", "SF1", "imported"), ("SF3.vtt", "SF3", "imported"), ("TL4.srt", "TL4", "imported")]
+    assert [r["units"] for r in rows] == [5, 2, 2]
+    assert "Imported 3, unchanged 0, failed 0." in result.stderr
+    assert names(project_dir) == ["SF1.txt", "SF3.vtt", "TL4.srt"]
+
+
+def test_reimport_is_unchanged_and_exit_zero(project_dir):
+    runner.invoke(app, ["import", str(FIXTURES / "SF1.txt"), "-p", str(project_dir)])
+    before = dump(project_dir)
+    result = runner.invoke(app, ["import", str(FIXTURES / "SF1.txt"), "-p", str(project_dir), "-f", "csv"])
+    assert result.exit_code == 0
+    assert "SF1.txt,SF1.txt,SF1,5,34,unchanged,already imported (same content)" in result.stdout
+    assert dump(project_dir) == before
+
+
+def test_changed_file_refused_then_replaced(project_dir, tmp_path):
+    path = tmp_path / "SF9.txt"
+    path.write_text("Interviewer: Hello?\n\nSF9: First version.\n", encoding="utf-8")
+    assert runner.invoke(app, ["import", str(path), "-p", str(project_dir)]).exit_code == 0
+    path.write_text("Interviewer: Hello?\n\nSF9: Second version.\n", encoding="utf-8")
+    before = dump(project_dir)
+    refused = runner.invoke(app, ["import", str(path), "-p", str(project_dir)])
+    assert refused.exit_code == 1
+    assert f"Error: SF9.txt is already imported with different content; to replace it run `qualcode import" \
+           f" --replace {path}`" in " ".join(refused.stderr.split())
+    assert dump(project_dir) == before
+    replaced = runner.invoke(app, ["import", "--replace", str(path), "-p", str(project_dir)])
+    assert replaced.exit_code == 0
+    with Project.find(project_dir) as project:
+        assert "Second version." in documents.get_document(project.connect(), "SF9.txt").text
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("SF1.txt", b"", "SF1.txt is empty"),
+    ("SF2.txt", b"\x00\x01\x02\x03binary\x00\xff" * 50, "SF2.txt is not a text file (it contains binary data)"),
+    ("SF3.txt", b"Interviewer: hi\n\nSF3: \x81\x8d\n", "SF3.txt: byte 0x81 on line 3 is neither UTF-8 nor Windows-1252"),
+    ("SF4.docx", b"just text, renamed", "SF4.docx is not a Word .docx file"),
+    ("SF5.vtt", b"WEBVTT\n\n00:00:01.000 --> 00:00:02\nHi\n", "SF5.vtt: line 3 (cue 1) has a malformed time"),
+    ("SF6.srt", b"1\n00:00:01,000 --> 00:00:02.000\nHi\n", "SF6.srt: line 2 (cue 1) has a malformed time"),
+])
+def test_bad_file_exits_1_with_one_line_error_and_stores_nothing(project_dir, tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_bytes(content)
+    before = dump(project_dir)
+    result = runner.invoke(app, ["import", str(path), "-p", str(project_dir)])
+    assert result.exit_code == 1
+    error_lines = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(error_lines) == 1 and message in " ".join(result.stderr.split())
+    assert "Traceback" not in result.output
+    assert dump(project_dir) == before
+
+
+def test_real_malformed_caption_fixtures(project_dir, shared_fixtures):
+    folder = shared_fixtures / "transcripts"
+    result = runner.invoke(app, ["import", str(folder / "webvtt-py_invalid_timeframe.srt"),
+                                 str(folder / "webvtt-py_missing_caption_text.vtt"), "-p", str(project_dir)])
+    assert result.exit_code == 1
+    text = " ".join(result.stderr.split())
+    assert "Error: webvtt-py_invalid_timeframe.srt: line 6 (cue 2) has a malformed time '00:00:11.890'" in text
+    assert "Error: webvtt-py_missing_caption_text.vtt: cue 2 (line 6) has a time but no text" in text
+    assert names(project_dir) == []
+
+
+def test_batch_with_one_bad_file_imports_the_others(project_dir, tmp_path):
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    for name in ("SF1.txt", "SF3.vtt"):
+        (folder / name).write_bytes((FIXTURES / name).read_bytes())
+    (folder / "SF2.txt").write_bytes(b"")
+    result = runner.invoke(app, ["import", str(folder), "-p", str(project_dir), "-f", "csv"])
+    assert result.exit_code == 1
+    assert "SF2.txt,,,0,0,failed,SF2.txt is empty" in result.stdout
+    assert "Imported 2, unchanged 0, failed 1." in result.stderr
+    assert names(project_dir) == ["SF1.txt", "SF3.vtt"]
+
+
+def test_strict_with_identifiers_refuses_and_never_stores_the_list(project_dir, tmp_path):
+    identifiers = tmp_path / "real-names.txt"
+    identifiers.write_text("# real names\nMarchetti\n", encoding="utf-8")
+    path = tmp_path / "SF7.txt"
+    path.write_text("Interviewer: Who helped?\n\nSF7: Mrs Marchetti from the team.\n", encoding="utf-8")
+    result = runner.invoke(app, ["import", str(path), "--identifiers", str(identifiers), "--strict",
+                                 "-p", str(project_dir)])
+    assert result.exit_code == 1
+    assert "likely identifier(s)" in result.stderr and "Warning: SF7.txt:3:" in result.stderr
+    assert "Marchetti" not in result.output
+    assert names(project_dir) == []
+    warned = runner.invoke(app, ["import", str(path), "--identifiers", str(identifiers), "-p", str(project_dir)])
+    assert warned.exit_code == 0 and "Warning: SF7.txt:3:" in warned.stderr
+    assert not any("Marchetti" in line for line in dump(project_dir) if "documents" not in line)
+
+
+def test_respondent_option_and_speaker_map_csv(project_dir, tmp_path):
+    transcript = tmp_path / "group-1.txt"
+    transcript.write_text("Moderator: Hello all.\n\nAnna: Hi.\n\nBen: Hello.\n", encoding="utf-8")
+    speaker_map = tmp_path / "speakers.csv"
+    speaker_map.write_text("document,speaker,respondent\ngroup-1,Anna,SF1\ngroup-1,Ben,SF2\n", encoding="utf-8")
+    result = runner.invoke(app, ["import", str(transcript), "--speaker-map", str(speaker_map), "-p", str(project_dir)])
+    assert result.exit_code == 0, result.output
+    single = tmp_path / "notes.txt"
+    single.write_text("Interviewer: Hi.\n\nR: Hello.\n", encoding="utf-8")
+    result = runner.invoke(app, ["import", str(single), "--respondent", "TL2", "-p", str(project_dir)])
+    assert result.exit_code == 0
+    with Project.find(project_dir) as project:
+        rows = project.connect().execute(
+            "SELECT d.name, u.respondent_id FROM units u JOIN documents d USING (document_id) ORDER BY u.unit_id")
+        assert [tuple(r) for r in rows] == [("group-1.txt", None), ("group-1.txt", "SF1"), ("group-1.txt", "SF2"),
+                                            ("notes.txt", None), ("notes.txt", "TL2")]
+
+
+def test_missing_path_and_no_project(tmp_path, project_dir):
+    result = runner.invoke(app, ["import", str(tmp_path / "nothing"), "-p", str(project_dir)])
+    assert result.exit_code == 1 and "nothing: no such file or folder" in result.stderr
+    result = runner.invoke(app, ["import", str(FIXTURES), "-p", str(tmp_path / "none")])
+    assert result.exit_code == 1 and "is not a qualcode project" in result.stderr
+
+
+def test_help_has_an_example():
+    result = runner.invoke(app, ["import", "--help"])
+    assert result.exit_code == 0 and "Example:" in result.stdout and "--strict" in result.stdout
