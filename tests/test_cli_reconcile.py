@@ -1,0 +1,224 @@
+"""qualcode reconcile through the command line: interactive input, resume, undo, sheets, status, log."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from openpyxl import load_workbook
+from typer.testing import CliRunner
+
+from qualcode import codings, reconcile
+from qualcode.cli import app
+from tests.test_reconcile import add_two_coders, consensus_spans, fill, paragraph, phrase, snapshot
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def coded(tiny_project):
+    add_two_coders(tiny_project)
+    return tiny_project
+
+
+def run(project, *args, input=None):
+    return runner.invoke(app, ["reconcile", *args, "--project", str(project.root)], input=input)
+
+
+def decisions(project):
+    """(unit, code, decision, note) of the active decisions people made, in order."""
+    return [tuple(r) for r in project.connect().execute(
+        "SELECT d.unit_key, c.key, d.decision, d.note FROM decisions d JOIN codes c USING (code_id)"
+        " WHERE d.undone = 0 AND d.decision != 'agreed' ORDER BY d.decision_id")]
+
+
+def test_help_shows_the_three_uses_with_examples():
+    result = runner.invoke(app, ["reconcile", "--help"])
+    assert result.exit_code == 0
+    for text in ("qualcode reconcile CODER_A CODER_B", "qualcode reconcile status", "qualcode reconcile log",
+                 "--apply-sheet decisions.xlsx", "Examples"):
+        assert text in result.output
+
+
+def test_interactive_session_shows_each_disagreement_and_saves_answers(coded):
+    result = run(coded, "A", "B", input="A\nn\nshe names supervision\na\nr\nq\n")
+    assert result.exit_code == 0, result.output
+    assert "1/4  SF1.txt#4 · work.toll" in result.output
+    assert "2/4  SF1.txt#4 · sup.supervision" in result.output
+    assert "3/4  SF2.txt#2 · sup.peer" in result.output
+    assert "4/4  TL1.txt#3 · work.toll" in result.output  # shown, then quit
+    assert "Definition: Stress, burnout." in result.output
+    assert "Respondent SF1, speaker SF1" in result.output
+    assert "applied to «I take it home with me.»" in result.output
+    assert "B: applied to the whole unit" in result.output
+    assert decisions(coded) == [
+        ("SF1.txt#4", "work.toll", "A", None),
+        ("SF1.txt#4", "sup.supervision", "apply", "she names supervision"),
+        ("SF2.txt#2", "sup.peer", "reject", None),
+    ]
+    assert "3/4 decided, 1 open" in result.output
+    conn = coded.connect()
+    assert ("work.toll", "SF1.txt", *phrase(conn, "SF1.txt#4", "I take it home with me.")[1:]) \
+        in consensus_spans(coded)
+
+
+def test_quit_then_resume_at_the_next_open_disagreement(coded):
+    first = run(coded, "A", "B", input="a\nq\n")
+    assert first.exit_code == 0, first.output
+    assert "Run 'qualcode reconcile A B' again to continue" in first.output
+    assert decisions(coded) == [("SF1.txt#4", "work.toll", "apply", None)]
+    second = run(coded, "A", "B", input="r\nq\n")
+    assert second.exit_code == 0, second.output
+    assert "1/4" not in second.output
+    assert "2/4  SF1.txt#4 · sup.supervision" in second.output
+    assert decisions(coded)[-1] == ("SF1.txt#4", "sup.supervision", "reject", None)
+    # agreements were recorded once, at the first run
+    assert coded.connect().execute("SELECT COUNT(*) FROM decisions WHERE decision = 'agreed'").fetchone()[0] == 3
+
+
+def test_end_of_input_is_a_quit_and_keeps_what_was_decided(coded):
+    result = run(coded, "A", "B", input="a\nr\n")
+    assert result.exit_code == 0, result.output
+    assert [d[2] for d in decisions(coded)] == ["apply", "reject"]
+
+
+def test_undo_goes_back_to_the_last_decision(coded):
+    result = run(coded, "A", "B", input="a\nr\nu\nA\nu\nu\nu\nB\nq\n")
+    assert result.exit_code == 0, result.output
+    assert "Undone: 'reject' on SF1.txt#4 × sup.supervision" in result.output
+    assert "Undone: 'A' on SF1.txt#4 × sup.supervision" in result.output
+    assert "Undone: 'apply' on SF1.txt#4 × work.toll" in result.output
+    assert "Nothing to undo." in result.output
+    assert decisions(coded) == [("SF1.txt#4", "work.toll", "B", None)]
+    conn = coded.connect()
+    assert [s for s in consensus_spans(coded) if s[0] == "work.toll"] == [
+        ("work.toll", "SF1.txt", *paragraph(conn, "SF1.txt#4")[1:])]
+
+
+def test_skip_leaves_it_open_for_the_next_run(coded):
+    result = run(coded, "A", "B", input="s\nr\nr\nr\n")
+    assert result.exit_code == 0, result.output
+    assert [d[:3] for d in decisions(coded)] == [
+        ("SF1.txt#4", "sup.supervision", "reject"), ("SF2.txt#2", "sup.peer", "reject"),
+        ("TL1.txt#3", "work.toll", "reject")]
+    again = run(coded, "A", "B", input="q\n")
+    assert "1/4  SF1.txt#4 · work.toll" in again.output
+
+
+def test_an_unknown_answer_asks_again(coded):
+    result = run(coded, "A", "B", input="x\nq\n")
+    assert result.exit_code == 0
+    assert "'x' is not one of a, r, A, B, s, n, u, q" in result.output
+    assert decisions(coded) == []
+
+
+def test_a_crash_mid_session_loses_no_earlier_decision(coded, monkeypatch):
+    reconcile.open_session(coded, "A", "B")  # agreements recorded before the fault is planted
+    calls = {"n": 0}
+    real = codings.add_codings
+
+    def fails_on_the_second(conn, rows):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("disk full")
+        return real(conn, rows)
+
+    monkeypatch.setattr(codings, "add_codings", fails_on_the_second)
+    result = run(coded, "A", "B", input="a\nr\na\na\n")
+    assert isinstance(result.exception, RuntimeError)
+    assert decisions(coded) == [("SF1.txt#4", "work.toll", "apply", None),
+                                ("SF1.txt#4", "sup.supervision", "reject", None)]
+    monkeypatch.setattr(codings, "add_codings", real)
+    resumed = run(coded, "A", "B", input="q\n")
+    assert "3/4  SF2.txt#2 · sup.peer" in resumed.output
+
+
+def test_unknown_coder_is_an_error(coded):
+    result = run(coded, "A", "Z", input="q\n")
+    assert result.exit_code == 1
+    assert "no coder named 'Z'" in result.output
+
+
+# -- sheet route -----------------------------------------------------------------------
+
+def test_sheet_then_apply_sheet(coded, tmp_path):
+    path = tmp_path / "decisions.xlsx"
+    before = snapshot(coded)
+    written = run(coded, "A", "B", "--sheet", str(path))
+    assert written.exit_code == 0, written.output
+    assert snapshot(coded) == before  # writing the sheet changes nothing
+    sheet = load_workbook(path)["Decisions"]
+    assert [row[0].value for row in sheet.iter_rows(min_row=2)] == ["SF1.txt#4", "SF1.txt#4", "SF2.txt#2", "TL1.txt#3"]
+    refused = run(coded, "A", "B", "--sheet", str(path))
+    assert refused.exit_code == 1 and "--force" in refused.output
+    assert run(coded, "A", "B", "--sheet", str(path), "--force").exit_code == 0
+    fill(path, {2: ("apply", "whole paragraph is about the toll"), 3: ("reject", None), 4: ("A", None),
+                5: ("b", None)})
+    applied = run(coded, "A", "B", "--apply-sheet", str(path))
+    assert applied.exit_code == 0, applied.output
+    assert "Applied 4 decision(s)" in applied.output
+    assert "0 disagreement(s) remain open" in applied.output
+    assert [d[2] for d in decisions(coded)] == ["apply", "reject", "A", "B"]
+    status = run(coded, "status", "--format", "csv")
+    assert status.exit_code == 0, status.output
+    total = [r for r in csv.DictReader(io.StringIO(status.stdout)) if r["code"] == "all"][0]
+    assert (total["agreed"], total["decided"], total["open"]) == ("3", "4", "0")
+
+
+def test_apply_sheet_with_a_bad_cell_names_it_and_changes_nothing(coded, tmp_path):
+    path = tmp_path / "decisions.xlsx"
+    run(coded, "A", "B", "--sheet", str(path))
+    fill(path, {2: ("apply", None), 3: ("maybe", None)})
+    before = snapshot(coded)
+    result = run(coded, "A", "B", "--apply-sheet", str(path))
+    assert result.exit_code == 1
+    assert 'Decisions!L3: "maybe" is not apply, reject, A or B' in result.output
+    assert snapshot(coded) == before
+
+
+def test_sheet_and_apply_sheet_together_are_refused(coded, tmp_path):
+    result = run(coded, "A", "B", "--sheet", str(tmp_path / "a.xlsx"), "--apply-sheet", str(tmp_path / "b.xlsx"))
+    assert result.exit_code == 1
+    assert "not both" in result.output
+
+
+# -- status and log --------------------------------------------------------------------
+
+def test_status_without_coders_uses_the_recorded_reconciliation(coded):
+    assert run(coded, "status").exit_code == 1  # nothing started yet
+    run(coded, "A", "B", input="a\nq\n")
+    result = run(coded, "status")
+    assert result.exit_code == 0, result.output
+    assert "1/4 disagreements decided, 3 open; 3 agreements" in result.output
+    assert "work.toll" in result.stdout
+    named = run(coded, "status", "A", "B", "--format", "json")
+    assert named.exit_code == 0 and '"code":"work.toll"' in named.stdout.replace(" ", "")
+
+
+def test_log_to_stdout_and_files(coded, tmp_path):
+    run(coded, "A", "B", input="n\nfirst sentence only\nA\nr\nq\n")
+    listed = run(coded, "log", "--format", "csv")
+    assert listed.exit_code == 0, listed.output
+    rows = list(csv.DictReader(io.StringIO(listed.stdout)))
+    assert [(r["unit"], r["code"], r["decision"], r["note"]) for r in rows if r["decision"] != "agreed"] == [
+        ("SF1.txt#4", "work.toll", "A", "first sentence only"), ("SF1.txt#4", "sup.supervision", "reject", "")]
+    md = tmp_path / "reconcile_log.md"
+    assert run(coded, "log", "--out", str(md)).exit_code == 0
+    assert "| SF1.txt#4 |" in md.read_text(encoding="utf-8")
+    xlsx = tmp_path / "log.xlsx"
+    assert run(coded, "log", "--format", "xlsx", "--out", str(xlsx)).exit_code == 0
+    sheet = load_workbook(xlsx).active
+    header = [c.value for c in sheet[1]]
+    last = [c.value for c in sheet[sheet.max_row]]
+    assert dict(zip(header, last))["decision"] == "reject"
+    needs_out = run(coded, "log", "--format", "xlsx")
+    assert needs_out.exit_code == 1 and "--out" in needs_out.output
+
+
+def test_consensus_is_an_ordinary_coder_for_agree(coded):
+    run(coded, "A", "B", input="a\na\na\na\n")
+    result = runner.invoke(app, ["agree", "A", "consensus", "--format", "csv", "--project", str(coded.root)])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert any(r.get("code") == "work.toll" for r in rows)
