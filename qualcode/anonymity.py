@@ -49,8 +49,8 @@ def mask(text: str, kind: str = "") -> str:
     """``text`` with most letters and digits replaced by •; spaces and punctuation keep their shape.
 
     The first word keeps one character (two when the match is longer, up to
-    four digits of a phone number's area code); for names, addresses and
-    listed identifiers each later word keeps its initial letter. The whole
+    four digits of a phone number's area code); names, addresses and listed
+    identifiers keep only the initial letter of each word. The whole
     identifier is never shown.
     """
     alnum_total = sum(ch.isalnum() for ch in text)
@@ -60,8 +60,10 @@ def mask(text: str, kind: str = "") -> str:
         keep_first = 2
     else:
         keep_first = 4 if kind == "phone" else 2
-    keep_first = min(keep_first, max(alnum_total - 1, 0))
     initials = kind in ("name", "address", "identifier")
+    if initials:
+        keep_first = 1  # names show initials only
+    keep_first = min(keep_first, max(alnum_total - 1, 0))
     out: list[str] = []
     word_index = 0
     kept_in_word = 0
@@ -111,13 +113,15 @@ _PHONE = re.compile(
     r"|(?<![\w.-])\d{3}[-.]\d{3}[-.]\d{4}(?![\w-])"
 )
 _DATE_LIKE = re.compile(r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}")
+_ZIP_PLUS_4 = re.compile(r"\d{5}-\d{4}")
 
 
 def _phone_ok(candidate: str) -> bool:
     digits = sum(ch.isdigit() for ch in candidate)
     if not 9 <= digits <= 15:
         return False
-    return not _DATE_LIKE.fullmatch(candidate)
+    # 12.03.2019 is a date and 02139-4307 a ZIP+4 code, not phone numbers
+    return not (_DATE_LIKE.fullmatch(candidate) or _ZIP_PLUS_4.fullmatch(candidate))
 
 
 _HANDLE = re.compile(r"(?<![\w@.])@[A-Za-z_][A-Za-z0-9_.]{0,29}[A-Za-z0-9_]")
@@ -618,6 +622,111 @@ def scan_text(
             end=span.end,
         ))
     return findings
+
+
+# -- checking documents and files ---------------------------------------------------
+
+FINDING_COLUMNS = ["where", "document", "line", "column", "kind", "masked"]
+
+
+def _rows(document: str, findings: list[Finding]) -> list[dict]:
+    return [{"where": f"{document}:{f.line}:{f.column}", "document": document, "line": f.line, "column": f.column,
+             "kind": f.kind, "masked": f.masked} for f in findings]
+
+
+def check_documents(
+    conn,
+    documents: list[str] | None = None,
+    *,
+    identifiers: list[str] | None = None,
+    language: str = "en",
+    names: str = "auto",
+) -> list[dict]:
+    """Findings in documents already in the project (all of them when ``documents`` is empty).
+
+    Returns one dict per finding with where (``SF4.txt:12:5``), document,
+    line, column, kind and masked, documents in name order. Unknown document
+    names raise NotFound before anything is scanned.
+    """
+    from qualcode.documents import get_document
+
+    if documents:
+        selected = [_find_document(conn, name) for name in dict.fromkeys(documents)]
+    else:
+        selected = [get_document(conn, document_id) for (document_id,) in
+                    conn.execute("SELECT document_id FROM documents ORDER BY name")]
+    rows: list[dict] = []
+    for document in selected:
+        rows += _rows(document.name, scan_text(document.text, identifiers=identifiers, language=language,
+                                               names=names))
+    return rows
+
+
+def _find_document(conn, name: str):
+    """A document by its name (SF4.txt), or by the name without extension (SF4) when that is unambiguous."""
+    from qualcode.documents import get_document
+    from qualcode.errors import NotFound
+
+    try:
+        return get_document(conn, name)
+    except NotFound:
+        matches = [found for (found,) in conn.execute("SELECT name FROM documents") if Path(found).stem == name]
+        if len(matches) == 1:
+            return get_document(conn, matches[0])
+        raise
+
+
+# Plain-text files are scanned as they are, so line and column point into the
+# file itself; other formats are scanned in the text qualcode would import.
+_RAW_TEXT_SUFFIXES = (".txt", ".md")
+
+
+def read_file_text(path: Path | str, *, interviewer_labels: list[str] | None = None) -> str:
+    """The text of a transcript file not yet imported (errors name the file, never its content)."""
+    from qualcode.errors import InputError
+
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{path} is a folder; give transcript files (e.g. {path}/*.txt)")
+    if not path.exists():
+        raise InputError(f"{path} does not exist; check the path")
+    try:
+        from qualcode import transcripts
+    except ImportError:  # pragma: no cover - the importer ships with qualcode
+        transcripts = None
+    if transcripts is None or path.suffix.lower() in _RAW_TEXT_SUFFIXES:
+        data = path.read_bytes()
+        if not data.strip():
+            raise InputError(f"{path} is empty; check that it is the right file")
+        if transcripts is not None:
+            return transcripts.decode_text(data, path.name)[0]
+        try:
+            return data.decode("utf-8-sig").replace("\r\n", "\n")
+        except UnicodeDecodeError:
+            raise InputError(f"{path} is not UTF-8 text; re-save it as UTF-8") from None
+    from qualcode.project import DEFAULT_INTERVIEWER_LABELS
+
+    return transcripts.parse_file(path, interviewer_labels=interviewer_labels or DEFAULT_INTERVIEWER_LABELS).text
+
+
+def check_files(
+    paths: list[Path | str],
+    *,
+    identifiers: list[str] | None = None,
+    language: str = "en",
+    names: str = "auto",
+    interviewer_labels: list[str] | None = None,
+) -> list[dict]:
+    """Findings in transcript files not yet imported; rows as in :func:`check_documents`, named by path.
+
+    Every file is read before any is scanned, so a bad file fails the check
+    at once with a message naming it.
+    """
+    texts = [(str(path), read_file_text(path, interviewer_labels=interviewer_labels)) for path in paths]
+    rows: list[dict] = []
+    for name, text in texts:
+        rows += _rows(name, scan_text(text, identifiers=identifiers, language=language, names=names))
+    return rows
 
 
 # -- evaluation on a labelled set ----------------------------------------------------

@@ -1,0 +1,110 @@
+"""qualcode check-anonymity: likely residual identifiers in transcripts, printed masked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from qualcode.cli._util import FormatOption, ProjectOption
+
+# Exit code with --fail-on-findings when something was found (1 stays for errors, 2 for usage).
+FINDINGS_EXIT_CODE = 3
+
+
+def check_anonymity(
+    targets: Annotated[Optional[list[str]], typer.Argument(
+        help="Documents in the project to check (default: all); with --files, transcript files instead.",
+        show_default=False)] = None,
+    files: Annotated[bool, typer.Option(
+        "--files", help="Check the files named as arguments (not yet imported) instead of project documents.")
+    ] = False,
+    identifiers: Annotated[Optional[Path], typer.Option(
+        "--identifiers", help="File of the study's real names and places, one per line; never stored or printed.",
+        show_default=False)] = None,
+    names: Annotated[str, typer.Option(
+        "--names", help="How to find person names: auto (a trained English spaCy pipeline if installed, else the"
+                        " offline heuristic), ner, heuristic or none.")] = "auto",
+    fail_on_findings: Annotated[bool, typer.Option(
+        "--fail-on-findings", help=f"Exit with code {FINDINGS_EXIT_CODE} when anything is found (for scripts).")
+    ] = False,
+    fmt: FormatOption = "table",
+    project_dir: ProjectOption = None,
+) -> None:
+    """Find likely identifiers left in transcripts: e-mail addresses, phone numbers, URLs, @handles,
+    postcodes and ZIP codes, full dates, street addresses, names, and the study's own list of names.
+
+    Each finding is printed as file:line:column, its kind and the match with
+    most of it masked (de•••• d•••••); the full text is never printed.
+    Redaction placeholders ([named organisation], xxxx, [SF3]), speaker
+    labels and respondent ids are not findings. Exit code 0 (also when
+    something is found, unless --fail-on-findings: then 3); 1 for errors.
+
+    Example:
+
+        qualcode check-anonymity --identifiers real-names.txt
+
+        qualcode check-anonymity --files new/SF12.docx new/SF13.txt --fail-on-findings --format csv
+    """
+    from qualcode import anonymity
+    from qualcode.cli._util import check_format, notice, open_project, render_table
+    from qualcode.errors import InputError
+
+    fmt = check_format(fmt, ("table", "csv", "json", "md"))
+    if names not in anonymity.NAME_METHODS:
+        raise InputError(f"unknown --names '{names}'; choose one of {', '.join(anonymity.NAME_METHODS)}")
+    listed = anonymity.read_identifiers(identifiers) if identifiers is not None else None
+    if files:
+        if not targets:
+            raise InputError("--files needs at least one transcript file; e.g. qualcode check-anonymity --files SF4.txt")
+        project = _optional_project(project_dir)
+        language = project.language if project else "en"
+        labels = project.interviewer_labels if project else None
+        if project:
+            project.close()
+        rows = anonymity.check_files([Path(t) for t in targets], identifiers=listed, language=language,
+                                     names=names, interviewer_labels=labels)
+        checked = len(targets)
+    else:
+        project = open_project(project_dir)
+        try:
+            conn = project.connect()
+            rows = anonymity.check_documents(conn, targets or None, identifiers=listed, language=project.language,
+                                             names=names)
+            checked = len(set(targets)) if targets else conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+        finally:
+            project.close()
+
+    import pandas as pd
+
+    table = pd.DataFrame(rows, columns=anonymity.FINDING_COLUMNS)
+    if rows or fmt != "table":
+        render_table(table, fmt, title="Likely identifiers (masked)" if fmt == "table" else None)
+    what = "file" if files else "document"
+    plural = "" if checked == 1 else "s"
+    if rows:
+        documents_with = len({row["document"] for row in rows})
+        notice(f"{len(rows)} likely identifier(s) in {documents_with} of {checked} {what}{plural};"
+               " check each one and redact it in the source transcript")
+        if fail_on_findings:
+            raise typer.Exit(FINDINGS_EXIT_CODE)
+    else:
+        notice(f"No likely identifiers found in {checked} {what}{plural}.")
+
+
+def _optional_project(project_dir: Path | None):
+    """The project when there is one (its language and interviewer labels help); --files works without."""
+    from qualcode.errors import ProjectError
+    from qualcode.project import Project
+
+    try:
+        return Project.find(project_dir)
+    except ProjectError:
+        if project_dir is not None:
+            raise
+        return None
+
+
+def register(app: typer.Typer) -> None:
+    app.command("check-anonymity")(check_anonymity)
