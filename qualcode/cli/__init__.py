@@ -86,6 +86,7 @@ COMMAND_MODULES = [
     "participants",
     "quotes",
     "refi",
+    "anonymity",
 ]
 
 for _name in COMMAND_MODULES:
