@@ -325,7 +325,11 @@ class AgreementResult:
         import pandas as pd
 
         parts = [self.per_code, self.per_theme, self.pooled]
-        return pd.concat([p for p in parts if p is not None and len(p)], ignore_index=True)
+        stacked = pd.concat([p for p in parts if p is not None and len(p)], ignore_index=True)
+        # counts stay integers (the pooled mean row has none): Python ints and None, not floats
+        for cell in ("a", "b", "c", "d", "n"):
+            stacked[cell] = pd.Series([None if pd.isna(v) else int(v) for v in stacked[cell]], dtype=object)
+        return stacked
 
     def to_dict(self) -> dict:
         """A JSON-ready dict (undefined values as None)."""

@@ -187,11 +187,15 @@ def _write_output(result, fmt: str, out: Path | None, force: bool) -> None:
     if fmt == "json":
         text = json.dumps(result.to_dict(), ensure_ascii=False, indent=2, default=str) + "\n"
     elif fmt in ("csv", "md"):
+        import pandas as pd
+
         table = result.table()
         if result.per_code_document is not None:
-            import pandas as pd
-
             table = pd.concat([table, result.per_code_document.assign(level="code×document")], ignore_index=True)
+        # an empty cell, not None, for the pooled mean row's counts: a None would make the writer turn
+        # the whole column into floats (1.0, 2.0, …)
+        for cell in ("a", "b", "c", "d", "n"):
+            table[cell] = pd.Series(["" if pd.isna(v) else int(v) for v in table[cell]], dtype=object)
         text = table_to_text(table, fmt)
     else:
         text = None
