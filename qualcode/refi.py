@@ -61,6 +61,8 @@ READ_CHUNK = 1024 * 1024
 
 METADATA_NOTE_NAME = "qualcode metadata"
 SELECTION_NAME_LENGTH = 100
+# A selection name this long that occurs in the source is taken to quote it.
+MIN_QUOTED_NAME = 8
 
 GUID_RE = re.compile(r"^\{?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}?$")
 RGB_RE = re.compile(r"^#([A-Fa-f0-9]{6}|[A-Fa-f0-9]{3})$")
@@ -600,6 +602,9 @@ class RefiImportResult:
         if count:
             self.codings_skipped[reason] = self.codings_skipped.get(reason, 0) + count
 
+    def __str__(self) -> str:
+        return "\n".join(self.summary_lines())
+
     def summary_lines(self) -> list[str]:
         """A short human summary (no source text), for the command line."""
         lines = [
@@ -1048,6 +1053,7 @@ def _store_import(conn, root, sources: list[_Source], result: RefiImportResult, 
                 })
 
         offsets = source.offsets
+        squashed_text = None
         for selection in _children(source.element, "PlainTextSelection"):
             result.selections += 1
             codings = _children(selection, "Coding")
@@ -1065,7 +1071,15 @@ def _store_import(conn, root, sources: list[_Source], result: RefiImportResult, 
                 elif mapped_end <= mapped_start:
                     reason = SKIP_EMPTY
                 else:
-                    check = check_against_name(offsets.text[mapped_start:mapped_end], selection.get("name"))
+                    name = selection.get("name")
+                    check = check_against_name(offsets.text[mapped_start:mapped_end], name)
+                    if check is None and name and len(name.strip()) >= MIN_QUOTED_NAME:
+                        # a name that quotes the source, yet not what the positions select, means
+                        # the positions are wrong
+                        if squashed_text is None:
+                            squashed_text = _squash(offsets.text)
+                        if _squash(name) in squashed_text:
+                            check = False
                     if check is False:
                         reason = SKIP_TEXT_MISMATCH
                     elif check:
@@ -1242,23 +1256,24 @@ def export_project(project, out: Path | str, *, coders: list[str] | None = None,
             params = list(coders)
         coding_sql += " ORDER BY c.document_id, c.start, c.end, c.coding_id"
         codings = [c for c in conn.execute(coding_sql, params).fetchall() if c["code_id"] in code_guids]
-        # One selection per (document, selection GUID, span); codings without a usable GUID get one.
+        # One selection per span: codings that came in on one selection keep its GUID; codings of
+        # the same span without a usable GUID share one (stored, so the next export matches).
         selections: dict[int, dict[tuple, dict]] = {}
+        span_guids: dict[tuple, str] = {}
         for coding in codings:
+            # a selection's description is every coding's memo, so codings with different memos part
+            span = (coding["document_id"], coding["start"], coding["end"], coding["memo"] or "")
             guid = normalise_guid(coding["guid"]) if valid_guid(coding["guid"]) else None
             by_doc = selections.setdefault(coding["document_id"], {})
-            if guid is not None:
-                clash = next((k for k in by_doc if k[0] == guid and k[1:] != (coding["start"], coding["end"])), None)
-                if clash is not None:
-                    guid = None
+            if guid is not None and any(k[0] == guid and k[1:] != span[1:] for k in by_doc):
+                guid = None  # a GUID reused for another span would make two selections share it
             if guid is None:
-                guid = new_guid()
+                guid = span_guids.get(span) or new_guid()
+            span_guids.setdefault(span, guid)
             if guid != coding["guid"]:
                 conn.execute("UPDATE codings SET guid = ? WHERE coding_id = ?", (guid, coding["coding_id"]))
-            by_doc.setdefault((guid, coding["start"], coding["end"]), {"memo": None, "codings": []})
-            entry = by_doc[(guid, coding["start"], coding["end"])]
+            entry = by_doc.setdefault((guid, *span[1:]), {"memo": coding["memo"], "codings": []})
             entry["codings"].append(coding)
-            entry["memo"] = entry["memo"] or coding["memo"]
         attributes = load_attributes(conn)
         variable_names: list[str] = []
         for values in attributes.values():
@@ -1315,7 +1330,7 @@ def export_project(project, out: Path | str, *, coders: list[str] | None = None,
                 files[f"Sources/{guid}.txt"] = document["text"].encode("utf-8")
                 source = _element(sources_element, "TextSource", ns, guid=guid, name=document["name"],
                                   plainTextPath=f"internal://{guid}.txt")
-                for (selection_guid, start, end), entry in selections.get(document["document_id"], {}).items():
+                for (selection_guid, start, end, _), entry in selections.get(document["document_id"], {}).items():
                     selection_count += 1
                     first = entry["codings"][0]
                     selection = _element(

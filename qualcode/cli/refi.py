@@ -14,7 +14,7 @@ import typer
 from qualcode.cli._util import ForceOption, ProjectOption
 
 export_app = typer.Typer(
-    help="Export the project for other programs (REFI-QDA .qdpx).",
+    help="Export the project for other programs (REFI-QDA .qdpx).\n\nExample:\n\n    qualcode export qdpx study.qdpx",
     no_args_is_help=True,
 )
 
@@ -34,8 +34,8 @@ def export_qdpx(
     with its hierarchy and definitions, coders as users, respondents as cases with their attributes
     as variables, and every coding as a selection coded by its coder.
 
-    Positions are Unicode code points from 0, end exclusive. GUIDs are kept in the project, so
-    exporting again gives the same GUIDs.
+    Positions are Unicode code points from 0, end exclusive. GUIDs are kept in the project,
+    so exporting again gives the same GUIDs.
 
     Example:
 
