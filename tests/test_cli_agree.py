@@ -74,6 +74,25 @@ def test_csv_output_values(coded):
     # sup.supervision: both coded one paragraph, nobody else; fully defined
     library = compute_agreement(coded.connect(), "alice", "bob")
     assert list(table[table["level"] == "code"]["code"]) == list(library.per_code["code"])
+    # counts are written as integers, and the pooled mean row leaves them empty
+    assert "\nwork.toll,Emotional toll,code,1,0,1,4,6," in result.stdout
+    assert "\n(pooled: mean of codes),mean of the per-code values over 4 codes,pooled,,,,,," in result.stdout
+
+
+def test_char_csv_has_code_by_document_rows(coded):
+    result = _invoke(coded, "alice", "bob", "--unit", "char", "--format", "csv")
+    assert result.exit_code == 0, result.output
+    import io
+
+    import pandas as pd
+
+    table = pd.read_csv(io.StringIO(result.stdout))
+    per_document = table[table["level"] == "code×document"]
+    assert set(per_document["document"]) == {"SF1.txt", "SF2.txt", "TL1.txt"}
+    code_rows = table[table["level"] == "code"].set_index("code")
+    summed = per_document.groupby("code")[["a", "b", "c", "d"]].sum()
+    for code in code_rows.index:
+        assert list(summed.loc[code]) == list(code_rows.loc[code, ["a", "b", "c", "d"]])
 
 
 def test_json_output_to_file_and_overwrite(coded, tmp_path):
