@@ -596,6 +596,17 @@ def _read_sheet(path: Path | str):
     return about, rows
 
 
+def sheet_settings(path: Path | str) -> dict:
+    """The coders, consensus coder and unit a decisions sheet was written for (its About sheet):
+    ``{"coder_a", "coder_b", "into", "unit"}``; SheetError if any is missing."""
+    about, _ = _read_sheet(path)
+    missing = [key for key in ("coder_a", "coder_b", "into", "unit") if not about.get(key)]
+    if missing:
+        raise SheetError(f"{Path(path).name}: the '{ABOUT_SHEET}' sheet lacks {', '.join(missing)}; give the coders"
+                         " on the command line instead")
+    return {key: about[key] for key in ("coder_a", "coder_b", "into", "unit")}
+
+
 def _cell_text(value) -> str:
     if value is None:
         return ""

@@ -452,3 +452,15 @@ def test_apply_all_gives_either_coder_and_reject_all_gives_both(a_codes, b_codes
             assert status["open"] == 0 and status["agreed"] + status["disagreements"] == len(a | b)
         finally:
             project.close()
+
+
+def test_sheet_settings_name_the_coders_and_unit(coded, tmp_path):
+    session = reconcile.open_session(coded, "A", "B", into="agreed_AB", unit="turn", record_agreements=False)
+    path = tmp_path / "decisions.xlsx"
+    reconcile.write_sheet(session, path)
+    assert reconcile.sheet_settings(path) == {"coder_a": "A", "coder_b": "B", "into": "agreed_AB", "unit": "turn"}
+    workbook = load_workbook(path)
+    del workbook["About"]
+    workbook.save(path)
+    with pytest.raises(SheetError, match="lacks coder_a, coder_b, into, unit"):
+        reconcile.sheet_settings(path)
