@@ -171,13 +171,165 @@ def _stage_refi_export(ctx: dict) -> Step:
     )
 
 
+def _report_coder(ctx: dict) -> tuple[str | None, str]:
+    """The coder results are reported from: consensus if it exists, else the default coder,
+    else (several coders, no consensus) the first by name, said so. Cached in the context."""
+    if "report_coder" not in ctx:
+        from qualcode.codings import default_coder
+
+        conn = ctx["project"].connect()
+        coder = default_coder(conn)
+        note = f"coder: {coder}" if coder else ""
+        if coder is None:
+            names = [r[0] for r in conn.execute(
+                "SELECT DISTINCT k.name FROM codings c JOIN coders k USING (coder_id) ORDER BY k.name")]
+            if names:
+                coder = names[0]
+                note = f"coder: {coder} (no consensus yet; the first of {', '.join(names)})"
+        ctx["report_coder"] = (coder, note)
+    return ctx["report_coder"]
+
+
+def _coder_option(coder: str | None) -> str:
+    return f" --coder {coder}" if coder else ""
+
+
+def _stage_theme_counts(ctx: dict) -> Step:
+    from qualcode.errors import QualcodeError
+    from qualcode.themes import compute_counts, theme_table_from, write_theme_table
+
+    title = "Respondents per theme: the theme table"
+    coder, note = _report_coder(ctx)
+    if coder is None:
+        return Step(title, ["Skipped: no coder has coded anything yet."], command="qualcode counts --table")
+    command = f"qualcode counts --table{_coder_option(coder)} --out outputs/themes.docx"
+    try:
+        counts = compute_counts(ctx["project"].connect(), coder=coder, level="subtheme")
+    except QualcodeError as exc:
+        return Step(title, [f"Skipped: {exc}"], command=command)
+    themes = theme_table_from(counts)
+    write_theme_table(themes, ctx["outputs"] / "themes.docx", force=True)
+    lines = [f"{note.capitalize()}; N = {counts.denominator} respondents with transcript text.",
+             "n is distinct respondents: a theme counts each respondent once, however many subthemes they touch.",
+             *[f"Note: {line}" for line in counts.notices],
+             "Wrote outputs/themes.docx (a journal-style Word table; also .xlsx, .md, .tex)."]
+    return Step(title, lines, table=themes.table.drop(columns=["Description"]), command=command)
+
+
+def _stage_matrix(ctx: dict) -> Step:
+    from qualcode.errors import QualcodeError
+    from qualcode.themes import framework_matrix, write_matrix
+
+    title = "Framework matrix"
+    coder, note = _report_coder(ctx)
+    command = f"qualcode matrix --cells text{_coder_option(coder)} --out outputs/matrix.xlsx"
+    if coder is None:
+        return Step(title, ["Skipped: no coder has coded anything yet."], command=command)
+    try:
+        result = framework_matrix(ctx["project"].connect(), coder=coder, cells="text")
+    except QualcodeError as exc:
+        return Step(title, [f"Skipped: {exc}"], command=command)
+    write_matrix(result, ctx["outputs"] / "matrix.xlsx", force=True)
+    return Step(title, [
+        f"Wrote outputs/matrix.xlsx: {len(result.flat)} respondents × codes, one sheet per theme "
+        f"({', '.join(result.sheets)}); each cell holds the respondent's coded passages ({note}).",
+    ], command=command)
+
+
+def _stage_fill(ctx: dict) -> Step:
+    from qualcode.errors import QualcodeError
+    from qualcode.themes import fill_manuscript
+
+    title = "Fill the counts into a manuscript"
+    # .markdown, not .md: importing the study folder must not take the manuscript for a transcript
+    source = ctx["study"] / "manuscript_example.markdown"
+    out = ctx["outputs"] / "results_filled.md"
+    coder, note = _report_coder(ctx)
+    command = f"qualcode fill {source.name}{_coder_option(coder)} --out outputs/results_filled.md"
+    if coder is None:
+        return Step(title, ["Skipped: no coder has coded anything yet."], command=command)
+    if not source.exists():
+        return Step(title, ["Skipped: the example manuscript is missing from this installation."], command=command)
+    if out.exists():
+        out.unlink()
+    try:
+        result = fill_manuscript(ctx["project"].connect(), source, out, coder=coder)
+    except QualcodeError as exc:
+        return Step(title, [f"Skipped: {exc}"], command=command)
+    filled = out.read_text(encoding="utf-8").split("## Workload and capacity", 1)[-1].split("##", 1)[0]
+    paragraph = " ".join(filled.split())
+    return Step(title, [
+        f"Replaced {len(result.placeholders)} placeholders such as {{{{n:workload}}}} and "
+        f"{{{{n:work.toll|role=Support worker}}}} ({note}); wrote outputs/results_filled.md:",
+        "",
+        paragraph,
+    ], command=command)
+
+
+def _stage_participants(ctx: dict) -> Step:
+    from qualcode.errors import QualcodeError
+    from qualcode.participants import participant_table
+
+    title = "Participant characteristics"
+    command = "qualcode participants table --by role,gender,site,years_in_role"
+    conn = ctx["project"].connect()
+    from qualcode.respondents import attribute_names
+
+    wanted = [name for name in ("role", "gender", "site", "years_in_role") if name in attribute_names(conn)]
+    try:
+        result = participant_table(conn, by=wanted or None)
+    except QualcodeError as exc:
+        return Step(title, [f"Skipped: {exc}"], command=command)
+    return Step(title, [f"N = {result.denominator} respondents with transcript text.",
+                        *[f"Note: {line}" for line in result.notices]],
+                table=result.display(), command=command)
+
+
+def _stage_reconcile(ctx: dict) -> Step:
+    """Reconcile the example study's two coders from the decisions sheet shipped with it."""
+    from qualcode import reconcile
+    from qualcode.errors import QualcodeError
+    from qualcode.exports import write_table
+
+    title = "Reconcile the two coders into a consensus"
+    sheet = ctx["study"] / "codings" / "decisions.xlsx"
+    command = "qualcode reconcile CODER_A CODER_B --apply-sheet decisions.xlsx"
+    if not sheet.exists():
+        return Step(title, ["Skipped: the example study has no codings/decisions.xlsx."], command=command)
+    try:
+        about = reconcile.sheet_settings(sheet)
+        coder_a, coder_b, into, unit = about["coder_a"], about["coder_b"], about["into"], about["unit"]
+        command = f"qualcode reconcile {coder_a} {coder_b} --into {into} --apply-sheet {sheet.name}"
+        summary = reconcile.reconcile_from_sheet(ctx["project"], coder_a, coder_b, sheet, into=into, unit=unit)
+        status = reconcile.open_session(ctx["project"], coder_a, coder_b, into=into, unit=unit,
+                                        record_agreements=False).status()
+        log = reconcile.decision_log(ctx["project"], coder_a=coder_a, coder_b=coder_b, into=into)
+        write_table(log, ctx["outputs"] / "reconcile_log.md", force=True)
+    except QualcodeError as exc:
+        return Step(title, [f"Skipped: {exc}"], command=command)
+    return Step(title, [
+        f"{summary['agreements']} agreements went into '{into}' automatically; {summary['applied']} disagreements"
+        f" were settled from codings/decisions.xlsx, the sheet the two coders filled in at their meeting"
+        f" ({summary['open']} left open). Interactively: qualcode reconcile {coder_a} {coder_b}.",
+        "Wrote outputs/reconcile_log.md: every decision with what each coder did and the note, the audit trail"
+        " for the methods section (qualcode reconcile log).",
+        f"From here on counts and tables use '{into}'; 'qualcode agree {coder_a} {into}' shows how far a coder"
+        " moved. Progress per code (qualcode reconcile status):",
+    ], table=status, command=command)
+
+
 STAGES: list[Stage] = [
     _stage_init,
     _stage_import,
     _stage_respondents_import,
     _stage_respondents_list,
     _stage_agree,
+    _stage_reconcile,
     _stage_refi_export,
+    _stage_theme_counts,
+    _stage_matrix,
+    _stage_fill,
+    _stage_participants,
 ]
 
 
