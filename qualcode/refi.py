@@ -34,7 +34,6 @@ absolute paths or ``..`` are refused.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import sqlite3
@@ -496,24 +495,6 @@ def _nodes_from_codes(codes: list[RefiCode]) -> list[dict]:
     ]
 
 
-def _make_codebook(*, name, description, version_note, nodes, source_format, content_hash):
-    from qualcode import codebook as codebook_module
-
-    codebook_class = getattr(codebook_module, "Codebook", None)
-    values = dict(name=name, description=description, version_note=version_note, nodes=nodes,
-                  source_format=source_format, content_hash=content_hash)
-    if codebook_class is None:  # pragma: no cover - only before codebook.Codebook exists
-        from types import SimpleNamespace
-
-        return SimpleNamespace(**values)
-    import dataclasses
-
-    if dataclasses.is_dataclass(codebook_class):
-        accepted = {f.name for f in dataclasses.fields(codebook_class)}
-        values = {k: v for k, v in values.items() if k in accepted}
-    return codebook_class(**values)
-
-
 def read_qdc(path: Path | str):
     """Read a REFI-QDA codebook (.qdc) into a ``qualcode.codebook.Codebook``.
 
@@ -546,13 +527,14 @@ def read_qdc(path: Path | str):
     _assign_keys(codes, set())
     nodes = _nodes_from_codes(codes)
     origin = root.get("origin")
-    return _make_codebook(
+    from qualcode.codebook import Codebook
+
+    return Codebook(
         name=path.stem,
         description=f"REFI-QDA codebook from {origin}" if origin else "REFI-QDA codebook",
         version_note=None,
         nodes=nodes,
         source_format="qdc",
-        content_hash=hashlib.sha256(json.dumps(nodes, ensure_ascii=False, sort_keys=True).encode()).hexdigest(),
     )
 
 
@@ -866,7 +848,7 @@ def _store_codes(conn, root, result: RefiImportResult, metadata: dict) -> tuple[
                         node[extra] = known[extra]
                 new_nodes.append(node)
         all_nodes.append({"key": code.key, "label": code.name, "parent": code.parent.key if code.parent else None,
-                          "definition": code.description, "guid": code.guid})
+                          "definition": code.description, "color": code.color, "guid": code.guid})
     if new_nodes:
         stored = codebook.store_nodes(conn, new_nodes)
         for code in codes:
@@ -937,17 +919,21 @@ def _store_cases(conn, root, result: RefiImportResult) -> dict[str, str]:
     return source_case
 
 
-def _codebook_version(conn, nodes: list[dict], name: str) -> int | None:
+def _codebook_version(conn, nodes: list[dict], name: str, origin: str | None) -> int | None:
+    """Store the imported codebook as a version (the project's current one if it had none)."""
     if not nodes:
         return None
-    content = json.dumps(nodes, ensure_ascii=False, sort_keys=True)
-    content_hash = hashlib.sha256(content.encode("utf-8")).hexdigest()
+    from qualcode.codebook import Codebook
+
+    codebook = Codebook(name=name, description=f"REFI-QDA project from {origin}" if origin else "REFI-QDA project",
+                        version_note=None, nodes=nodes, source_format="qdpx")
     conn.execute(
         "INSERT OR IGNORE INTO codebook_versions (content_hash, name, source_format, content, imported_at)"
         " VALUES (?, ?, 'qdpx', ?, ?)",
-        (content_hash, name, content, store.now()),
+        (codebook.content_hash, name, codebook.content_json(), store.now()),
     )
-    version_id = conn.execute("SELECT version_id FROM codebook_versions WHERE content_hash = ?", (content_hash,)).fetchone()[0]
+    version_id = conn.execute("SELECT version_id FROM codebook_versions WHERE content_hash = ?",
+                              (codebook.content_hash,)).fetchone()[0]
     conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('codebook_version', ?)", (str(version_id),))
     return version_id
 
@@ -1016,7 +1002,7 @@ def _store_import(conn, root, sources: list[_Source], result: RefiImportResult, 
     coders = _coders_from_users(conn, root, result)
     code_ids, nodes = _store_codes(conn, root, result, metadata)
     source_case = _store_cases(conn, root, result)
-    version_id = _codebook_version(conn, nodes, root.get("name") or path.stem)
+    version_id = _codebook_version(conn, nodes, root.get("name") or path.stem, result.origin)
     result.codebook_version_id = version_id
     project_user = normalise_guid(root.get("creatingUserGUID"))
     for done, source in enumerate(sources, start=1):
