@@ -764,7 +764,7 @@ def write_chart(result: AgreementResult, path, *, force: bool = False, threshold
     axes.axvline(0, color="#333333", linewidth=0.8)
     if threshold is not None:
         axes.axvline(threshold, color="#C44E52", linestyle="--", linewidth=1, label=f"threshold {threshold:g}")
-        axes.legend(loc="lower right", fontsize=8, frameon=False)
+        axes.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
     axes.set_xlim(min(-0.1, float(np.nanmin(defined["kappa"])) - 0.1), 1.05)
     level = f", {int(round(result.ci_level * 100))}% cluster-bootstrap CI" if result.ci else ""
     axes.set_xlabel(f"Cohen's κ ({result.unit} units{level})")

@@ -159,6 +159,9 @@ def agree(
         conn, coder_a, coder_b, unit=unit.lower(), codes=code_keys, min_overlap=min_overlap, ci=ci, n_boot=n_boot,
         seed=seed, scope="all" if all_units else "assigned", language=proj.language)
 
+    if ci and result.compared["clusters"] < 10:
+        notice(f"Only {result.compared['clusters']} respondent(s) to resample: the bootstrap intervals are coarse"
+               " and can understate the uncertainty.")
     if fmt == "table":
         _render_rich(result, threshold)
     else:
