@@ -136,3 +136,64 @@ def default_coder(conn: sqlite3.Connection) -> str | None:
     if len(names) == 1:
         return names[0]
     return None
+
+
+def codings_table(
+    conn: sqlite3.Connection,
+    *,
+    coders: Iterable[str] | None = None,
+    code: str | None = None,
+    respondents: Iterable[str] | None = None,
+    documents: Iterable[str] | None = None,
+    preview: int = 80,
+):
+    """Codings as a DataFrame: id, coder, code, document, respondent, start, end, origin, rule, text.
+
+    ``code`` includes the codes beneath it (a theme lists its codes' codings).
+    The respondent is the one whose unit the coding starts in (empty for
+    interviewer speech). ``text`` is the coded text cut to ``preview`` characters.
+    """
+    from bisect import bisect_right
+
+    import pandas as pd
+
+    from qualcode.codebook import load_tree
+
+    code_ids = None
+    if code is not None:
+        tree = load_tree(conn, include_inactive=True)
+        code_ids = [tree.by_key[k].code_id for k in tree.descendants(code)]
+    document_ids = None
+    if documents is not None:
+        names = list(documents)
+        document_ids = [r[0] for r in conn.execute(
+            f"SELECT document_id FROM documents WHERE name IN ({','.join('?' * len(names))})", names)]
+    wanted = {r.casefold() for r in respondents} if respondents is not None else None
+    unit_index: dict[int, tuple[list[int], list[tuple]]] = {}
+    texts: dict[int, str] = {}
+    rows = []
+    for coding in load_codings(conn, coders=coders, code_ids=code_ids, document_ids=document_ids):
+        if coding.document_id not in unit_index:
+            units = conn.execute("SELECT start, end, respondent_id, speaker FROM units WHERE document_id = ?"
+                                 " ORDER BY start", (coding.document_id,)).fetchall()
+            unit_index[coding.document_id] = ([u[0] for u in units], [tuple(u) for u in units])
+            texts[coding.document_id] = conn.execute(
+                "SELECT text FROM documents WHERE document_id = ?", (coding.document_id,)).fetchone()[0]
+        starts, units = unit_index[coding.document_id]
+        position = bisect_right(starts, coding.start) - 1
+        respondent = None
+        if position >= 0 and coding.start < units[position][1]:
+            respondent = units[position][2]
+        elif position + 1 < len(units) and units[position + 1][0] < coding.end:
+            respondent = units[position + 1][2]  # the coding starts in a gap (e.g. a speaker label)
+        if wanted is not None and (respondent or "").casefold() not in wanted:
+            continue
+        text = " ".join(texts[coding.document_id][coding.start:coding.end].split())
+        if len(text) > preview:
+            text = text[:preview - 1] + "…"
+        rows.append({"id": coding.coding_id, "coder": coding.coder, "code": coding.code_key,
+                     "document": coding.document, "respondent": respondent or "", "start": coding.start,
+                     "end": coding.end, "origin": coding.origin,
+                     "rule": (coding.detail or {}).get("rule") or "", "text": text})
+    return pd.DataFrame(rows, columns=["id", "coder", "code", "document", "respondent", "start", "end", "origin",
+                                       "rule", "text"])

@@ -318,11 +318,30 @@ def _stage_reconcile(ctx: dict) -> Step:
     ], table=status, command=command)
 
 
+def _stage_apply_codebook(ctx: dict) -> Step:
+    """Import the example codebook and apply its rules as coder 'auto'."""
+    from qualcode.apply import apply_codebook
+
+    path = example_codebook_path()
+    result = apply_codebook(ctx["project"], path, coder="auto", unit="sentence")
+    table = result.summary_frame()[["code", "label", "units", "respondents"]]
+    return Step(
+        "Apply the codebook's rules as coder 'auto'",
+        [f"Codebook '{result.codebook_name}' imported as version {result.version_id}; its rules coded"
+         f" {result.codings_added} sentences of respondent speech ({result.tokens:,} tokens in {result.seconds:.1f} s).",
+         "units = sentences coded; respondents = distinct respondents among them. 'qualcode codings explain ID'"
+         " shows which rule matched which words."],
+        table=table,
+        command=f"qualcode apply {path.name} --coder auto",
+    )
+
+
 STAGES: list[Stage] = [
     _stage_init,
     _stage_import,
     _stage_respondents_import,
     _stage_respondents_list,
+    _stage_apply_codebook,
     _stage_agree,
     _stage_reconcile,
     _stage_refi_export,

@@ -40,11 +40,80 @@ def load_pipeline(language: str = "en", model: str | None = None, lemmas: bool =
         ) from None
     nlp.add_pipe("sentencizer")
     if lemmas:
+        _register_components()
         try:
-            nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
-            nlp.initialize()
+            from spacy.lookups import load_lookups
+
+            table = load_lookups(language, ["lemma_lookup"]).get_table("lemma_lookup")
         except Exception:
             raise InputError(
                 f"no lookup lemmatizer data for language '{language}'; install spacy-lookups-data, or write rules with 'regex' instead of 'phrases'"
             ) from None
+        nlp.add_pipe("qualcode_lookup_lemmas")
+        nlp.get_pipe("qualcode_lookup_lemmas").table = table
+    return nlp
+
+
+def _register_components() -> None:
+    """Register qualcode's pipeline components with spaCy (once, on first use)."""
+    from spacy.language import Language
+
+    if not Language.has_factory("qualcode_lookup_lemmas"):
+        Language.factory("qualcode_lookup_lemmas")(lambda nlp, name: LookupLemmas(nlp.vocab))
+    if not Language.has_factory("qualcode_lower_lemmas"):
+        Language.factory("qualcode_lower_lemmas")(lambda nlp, name: LowerLemmas())
+
+
+class LookupLemmas:
+    """Lower-case lookup lemmas from spacy-lookups-data, so rules match regardless of case.
+
+    spaCy's lookup lemmatizer looks the token up as written, so "Lists" stays
+    "Lists" while "lists" becomes "list". Here the lower-cased form is looked
+    up first, then the form as written ("GPs" → "GP"), and the result is lower-cased:
+    phrases and patterns written in the codebook are lemmatised the same way,
+    so "waiting lists", "Waiting list" and "waiting list" all match. Results
+    are cached per word form, which keeps the component cheap.
+    """
+
+    def __init__(self, vocab, table=None):
+        self.strings = vocab.strings
+        self.table = table
+        self.cache: dict[int, int] = {}
+
+    def __call__(self, doc):
+        cache, table, strings = self.cache, self.table, self.strings
+        for token in doc:
+            orth = token.orth
+            lemma = cache.get(orth)
+            if lemma is None:
+                lower = token.lower_
+                found = table.get(token.lower) if table is not None else None
+                if found is None and table is not None:
+                    found = table.get(orth)
+                lemma = strings.add(found.lower() if isinstance(found, str) else lower)
+                cache[orth] = lemma
+            token.lemma = lemma
+        return doc
+
+
+class LowerLemmas:
+    """Lower-case the lemmas of a trained pipeline (empty lemmas become the lower-cased word)."""
+
+    def __call__(self, doc):
+        for token in doc:
+            lemma = token.lemma_
+            token.lemma_ = lemma.lower() if lemma else token.lower_
+        return doc
+
+
+def rule_pipeline(language: str = "en", model: str | None = None):
+    """The pipeline rules are matched with: sentences and lower-case lemmas.
+
+    For a trained pipeline (``model``) its own lemmas are lower-cased; the
+    default is the offline blank pipeline with lookup lemmas.
+    """
+    nlp = load_pipeline(language, model, lemmas=True)
+    if model and not nlp.has_pipe("qualcode_lower_lemmas"):
+        _register_components()
+        nlp.add_pipe("qualcode_lower_lemmas", last=True)
     return nlp

@@ -87,6 +87,9 @@ COMMAND_MODULES = [
     "quotes",
     "refi",
     "anonymity",
+    "codebook",
+    "apply",
+    "codings",
 ]
 
 for _name in COMMAND_MODULES:

@@ -1,0 +1,527 @@
+"""Applying a codebook's rules to the transcripts: the automatic first pass.
+
+Every paragraph that a rule may look at goes once through a spaCy pipeline
+(``qualcode.nlp.rule_pipeline``: sentences and lower-case lemmas) in batches
+with ``nlp.pipe``; Docs are dropped as soon as they are matched, so memory
+does not grow with the corpus. In each paragraph:
+
+- ``phrases`` are matched with a ``PhraseMatcher`` on lemmas (the phrase is
+  lemmatised by the same pipeline, so "waiting list" matches "Waiting lists");
+- ``patterns`` are spaCy ``Matcher`` token patterns (LEMMA values are
+  lower-case lemmas);
+- ``regex`` are searched with the ``regex`` module, case-insensitively, with a
+  time limit per paragraph so a catastrophically backtracking expression
+  stops with an error naming the rule instead of hanging;
+- a match belongs to the sentence where it starts; an ``unless`` phrase or
+  pattern in the same sentence vetoes every match of that code there, and
+  ``unless: {code: KEY}`` vetoes it where KEY applies;
+- ``roles``/``speakers`` say whose speech a code's rules read (default:
+  respondents only; interviewer turns only when a rule says ``roles:
+  [interviewer]``).
+
+Each (unit, code) with a surviving match becomes one coding over the chosen
+unit (sentence, paragraph or turn) with origin ``rule``, the codebook version,
+and a ``detail`` saying which rule matched which words. A run replaces the
+coder's earlier rule codings (in the documents it covers) in one transaction;
+codings made by hand or imported are never touched.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import sqlite3
+import time
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+from qualcode import store
+from qualcode.errors import CodebookError, InputError
+
+APPLY_UNITS = ("sentence", "paragraph", "turn")
+REGEX_TIMEOUT_SECONDS = 2.0  # per regular expression per paragraph
+BATCH_SIZE = 256
+MAX_MATCHES_IN_DETAIL = 20
+
+
+@dataclass
+class ApplyResult:
+    """What a run did (or, for a dry run, would do)."""
+
+    coder: str
+    unit: str
+    codebook_name: str | None
+    content_hash: str
+    version_id: int | None
+    dry_run: bool
+    documents: int
+    paragraphs: int
+    tokens: int
+    codings_added: int
+    codings_replaced: int
+    seconds: float
+    summary: list[dict] = field(default_factory=list)
+
+    def summary_frame(self):
+        """Per code: key, label, units coded, respondents (a pandas DataFrame)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.summary, columns=["code", "label", "units", "respondents", "matches"])
+
+
+@dataclass
+class _Rule:
+    code: str
+    kind: str  # phrase, pattern, regex
+    index: int
+    text: str  # the phrase, the pattern as JSON, or the regex
+
+    def describe(self) -> str:
+        return f"{self.kind} {self.index + 1}: {self.text}"
+
+
+@dataclass
+class _Code:
+    key: str
+    label: str
+    roles: frozenset
+    speakers: frozenset
+    regexes: list = field(default_factory=list)  # (rule, compiled)
+    unless_codes: list = field(default_factory=list)
+
+
+class RuleSet:
+    """A codebook's rules compiled for one pipeline."""
+
+    def __init__(self, nodes: list[dict], nlp):
+        import regex
+        from spacy.matcher import Matcher, PhraseMatcher
+
+        from qualcode.codebook import DEFAULT_ROLES, regex_flags
+
+        self.nlp = nlp
+        self.phrase_matcher = PhraseMatcher(nlp.vocab, attr="LEMMA")
+        self.matcher = Matcher(nlp.vocab, validate=True)
+        self.codes: dict[str, _Code] = {}
+        self.rules: dict[int, _Rule] = {}  # match id → positive rule
+        self.vetoes: dict[int, str] = {}  # match id → code vetoed
+        phrase_jobs: list[tuple[str, str]] = []  # (match label, phrase)
+        for node in nodes:
+            rules = node.get("rules") or {}
+            if not any(rules.get(kind) for kind in ("phrases", "patterns", "regex")):
+                continue
+            key = node["key"]
+            code = _Code(key, node["label"], frozenset(rules.get("roles") or DEFAULT_ROLES),
+                         frozenset(s.casefold() for s in rules.get("speakers") or ()))
+            self.codes[key] = code
+            for index, phrase in enumerate(rules.get("phrases", [])):
+                label = f"{key}\x1fphrase\x1f{index}"
+                self.rules[nlp.vocab.strings.add(label)] = _Rule(key, "phrase", index, phrase)
+                phrase_jobs.append((label, phrase))
+            for index, pattern in enumerate(rules.get("patterns", [])):
+                label = f"{key}\x1fpattern\x1f{index}"
+                rule = _Rule(key, "pattern", index, json.dumps(pattern, ensure_ascii=False))
+                self.rules[nlp.vocab.strings.add(label)] = rule
+                self._add_pattern(label, pattern, rule.describe())
+            for index, expression in enumerate(rules.get("regex", [])):
+                try:
+                    compiled = regex.compile(expression, regex_flags())
+                except regex.error as exc:
+                    raise CodebookError(f"code '{key}': regex {index + 1} is invalid ({exc.msg}); fix it in the codebook") from None
+                code.regexes.append((_Rule(key, "regex", index, expression), compiled))
+            for index, item in enumerate(rules.get("unless", [])):
+                label = f"{key}\x1funless\x1f{index}"
+                if isinstance(item, dict):
+                    code.unless_codes.append(item["code"])
+                elif isinstance(item, list):
+                    self.vetoes[nlp.vocab.strings.add(label)] = key
+                    self._add_pattern(label, item, f"unless {index + 1} of code '{key}'")
+                else:
+                    self.vetoes[nlp.vocab.strings.add(label)] = key
+                    phrase_jobs.append((label, item))
+        if not self.codes:
+            raise CodebookError("the codebook has no rules (phrases, patterns or regex) to apply;"
+                                " add 'rules:' to some codes, see docs/codebook-format.md")
+        texts = [phrase for _, phrase in phrase_jobs]
+        for (label, _), doc in zip(phrase_jobs, nlp.pipe(texts)):
+            self.phrase_matcher.add(label, [doc])
+        # codes named in another code's 'unless' must be decided first
+        self.order = _topological(self.codes)
+        self.rank = {key: position for position, key in enumerate(self.order)}
+
+    def _add_pattern(self, label: str, pattern: list, what: str) -> None:
+        try:
+            self.matcher.add(label, [pattern])
+        except Exception as exc:  # spaCy raises ValueError subclasses with long texts
+            raise CodebookError(f"spaCy rejects the token pattern {what}: {' '.join(str(exc).split())[:200]}") from None
+
+    def needed_roles(self) -> set[str]:
+        roles: set[str] = set()
+        for code in self.codes.values():
+            roles |= code.roles
+        return roles
+
+    def match(self, doc, text: str, sentence_starts: list[int], eligible: list[str], where: str):
+        """Surviving matches in one paragraph: ``{(sentence index, code key): [match dicts]}``.
+
+        ``eligible`` lists the codes whose roles/speakers allow this paragraph;
+        offsets in the match dicts are relative to the paragraph.
+        """
+        if not eligible:
+            return {}
+        eligible_set = set(eligible)
+        positives: dict[tuple[int, str], list[dict]] = {}
+        vetoed: set[tuple[int, str]] = set()
+
+        def sentence_of(char: int) -> int:
+            return max(bisect_right(sentence_starts, char) - 1, 0)
+
+        spans = self.phrase_matcher(doc) + self.matcher(doc)
+        for match_id, start, end in spans:
+            span = doc[start:end]
+            rule = self.rules.get(match_id)
+            if rule is not None:
+                if rule.code in eligible_set:
+                    positives.setdefault((sentence_of(span.start_char), rule.code), []).append(
+                        {"rule": rule.describe(), "kind": rule.kind, "matched": span.text,
+                         "start": span.start_char, "end": span.end_char})
+                continue
+            code = self.vetoes.get(match_id)
+            if code is not None:
+                vetoed.add((sentence_of(span.start_char), code))
+        for key in eligible:
+            for rule, compiled in self.codes[key].regexes:
+                try:
+                    for found in compiled.finditer(text, timeout=REGEX_TIMEOUT_SECONDS):
+                        if found.end() == found.start():
+                            continue
+                        positives.setdefault((sentence_of(found.start()), key), []).append(
+                            {"rule": rule.describe(), "kind": "regex", "matched": found.group(0),
+                             "start": found.start(), "end": found.end()})
+                except TimeoutError:
+                    raise CodebookError(
+                        f"code '{key}': regex {rule.index + 1} ({rule.text}) took more than {REGEX_TIMEOUT_SECONDS:g} s"
+                        f" on one paragraph of {where}; it backtracks catastrophically — rewrite nested repeats"
+                        " such as (a|a)* or (x+)+"
+                    ) from None
+        applied: dict[tuple[int, str], list[dict]] = {}
+        rank = self.rank
+        for (sentence, key), matches in sorted(positives.items(), key=lambda item: (rank[item[0][1]], item[0][0])):
+            if (sentence, key) in vetoed:
+                continue
+            if any((sentence, other) in applied for other in self.codes[key].unless_codes):
+                continue
+            unique: dict[tuple[int, int], dict] = {}
+            for found in sorted(matches, key=lambda m: (m["start"], m["end"])):
+                unique.setdefault((found["start"], found["end"]), found)  # one rule per matched span
+            applied[(sentence, key)] = list(unique.values())
+        return applied
+
+
+def _topological(codes: dict[str, _Code]) -> list[str]:
+    order: list[str] = []
+    seen: set[str] = set()
+
+    def visit(key: str, trail: tuple) -> None:
+        if key in seen:
+            return
+        if key in trail:
+            raise CodebookError(f"the 'unless' code references form a cycle through '{key}'; break it")
+        for other in codes[key].unless_codes:
+            if other in codes:
+                visit(other, trail + (key,))
+        seen.add(key)
+        order.append(key)
+
+    for key in codes:
+        visit(key, ())
+    return order
+
+
+def select_documents(conn: sqlite3.Connection, documents: str | Iterable[str] | None) -> list[tuple[int, str]]:
+    """(document_id, name) of the documents matching glob patterns (on the name or the name without suffix)."""
+    rows = [(r[0], r[1]) for r in conn.execute("SELECT document_id, name FROM documents ORDER BY name")]
+    if documents is None:
+        return rows
+    patterns = [documents] if isinstance(documents, str) else list(documents)
+    chosen = [(i, name) for i, name in rows
+              if any(fnmatch.fnmatchcase(name, p) or fnmatch.fnmatchcase(Path(name).stem, p) for p in patterns)]
+    if not chosen:
+        raise InputError(f"no document matches {', '.join(repr(p) for p in patterns)};"
+                         " 'qualcode respondents' lists the documents")
+    return chosen
+
+
+def _paragraphs(conn: sqlite3.Connection, document_ids: list[int], roles: set[str]) -> list[tuple]:
+    marks = ",".join("?" * len(document_ids))
+    role_marks = ",".join("?" * len(roles))
+    return conn.execute(
+        "SELECT u.unit_id, u.document_id, d.name, u.seq, u.turn, u.start, u.end, u.speaker, u.role, u.respondent_id"
+        f" FROM units u JOIN documents d USING (document_id) WHERE u.document_id IN ({marks})"
+        f" AND u.role IN ({role_marks}) ORDER BY d.name, u.seq",
+        (*document_ids, *sorted(roles)),
+    ).fetchall()
+
+
+def _cached_sentences(conn: sqlite3.Connection, unit_ids: list[int]) -> dict[int, list[tuple[int, int]]]:
+    cached: dict[int, list[tuple[int, int]]] = {}
+    for chunk_start in range(0, len(unit_ids), 900):
+        chunk = unit_ids[chunk_start:chunk_start + 900]
+        for unit_id, start, end in conn.execute(
+                f"SELECT unit_id, start, end FROM sentences WHERE unit_id IN ({','.join('?' * len(chunk))})"
+                " ORDER BY unit_id, start", chunk):
+            cached.setdefault(unit_id, []).append((start, end))
+    return cached
+
+
+def _paragraph_texts(conn: sqlite3.Connection, paragraphs: list[tuple]) -> Iterator[tuple[str, int]]:
+    """(paragraph text, index into ``paragraphs``), one document's text in memory at a time."""
+    current_id, current_text = None, ""
+    for index, row in enumerate(paragraphs):
+        if row[1] != current_id:
+            current_id = row[1]
+            current_text = conn.execute("SELECT text FROM documents WHERE document_id = ?", (current_id,)).fetchone()[0]
+        yield current_text[row[5]:row[6]], index
+
+
+def _codebook_nodes(conn: sqlite3.Connection, codebook, language: str):
+    """(Codebook object or None, nodes, name, content hash) for the codebook to apply."""
+    from qualcode import codebook as codebook_module
+
+    if codebook is None:
+        current = codebook_module.project_codebook(conn)
+        loaded = None
+    else:
+        loaded = codebook if isinstance(codebook, codebook_module.Codebook) else codebook_module.load_codebook_file(codebook)
+        current = loaded
+    if current.language and current.language != language:
+        raise CodebookError(f"the codebook is written for language '{current.language}' but the project's language is"
+                            f" '{language}'; set [project] language in qualcode.toml or use a codebook for '{language}'")
+    return loaded, current.nodes, current.name, current.content_hash
+
+
+def apply_codebook(
+    project,
+    codebook=None,
+    *,
+    coder: str = "auto",
+    unit: str = "sentence",
+    documents: str | Iterable[str] | None = None,
+    dry_run: bool = False,
+    jobs: int = 1,
+    model: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> ApplyResult:
+    """Apply a codebook's rules to the project's transcripts as ``coder``.
+
+    ``codebook`` is None (the project's current codebook), a path (imported
+    first, in the same transaction) or a ``Codebook``. ``unit`` is the span
+    each coding covers: sentence, paragraph or turn. ``documents`` limits the
+    run to documents whose names match glob patterns (only their earlier rule
+    codings are replaced). ``jobs`` > 1 runs spaCy in that many processes;
+    ``model`` names an installed trained spaCy pipeline. ``progress(done,
+    total)`` is called with paragraphs processed. With ``dry_run`` nothing is
+    written. Returns an ``ApplyResult`` with a per-code summary.
+    """
+    from qualcode.codebook import import_codebook, load_tree
+    from qualcode.codings import add_codings, delete_codings
+    from qualcode.nlp import rule_pipeline
+    from qualcode.units import sentence_spans
+
+    started = time.perf_counter()
+    if unit not in APPLY_UNITS:
+        raise InputError(f"cannot code by '{unit}'; choose one of {', '.join(APPLY_UNITS)}")
+    if jobs < 1:
+        raise InputError("--jobs must be 1 or more")
+    coder = coder.strip()
+    if not coder:
+        raise InputError("a coder name cannot be empty; give one with --coder NAME")
+    conn = project.connect()
+    language = project.language
+    loaded, nodes, codebook_name, content_hash = _codebook_nodes(conn, codebook, language)
+    nlp = rule_pipeline(language, model)
+    rules = RuleSet(nodes, nlp)
+    chosen = select_documents(conn, documents)
+    document_ids = [i for i, _ in chosen]
+    paragraphs = _paragraphs(conn, document_ids, rules.needed_roles())
+    # sentences already cached by qualcode.units are reused, so agreement at --unit sentence sees the same ones
+    cached = _cached_sentences(conn, [p[0] for p in paragraphs])
+
+    new_sentences: list[tuple[int, int, int]] = []
+    # unit key → (document_id, start, end, respondent_id); hits: (unit key, code) → matches
+    unit_spans: dict[str, tuple[int, int, int, str | None]] = {}
+    hits: dict[tuple[str, str], list[dict]] = {}
+    tokens = 0
+    total = len(paragraphs)
+    eligible_cache: dict[tuple[str, str | None, str | None], list[str]] = {}
+    texts = _paragraph_texts(conn, paragraphs)
+    done = 0
+    for doc, index in nlp.pipe(texts, as_tuples=True, batch_size=BATCH_SIZE, n_process=jobs):
+        unit_id, document_id, name, seq, turn, p_start, p_end, speaker, role, respondent = paragraphs[index]
+        text = doc.text
+        tokens += len(doc)
+        spans = cached.get(unit_id)
+        if spans is None:
+            spans = [(p_start + s, p_start + e) for s, e in sentence_spans(text, doc)]
+            new_sentences.extend((unit_id, s, e) for s, e in spans)
+            cached[unit_id] = spans
+        sentence_starts = [s - p_start for s, _ in spans]
+        profile = (role, speaker, respondent)
+        eligible = eligible_cache.get(profile)
+        if eligible is None:
+            names = {n.casefold() for n in (speaker, respondent) if n}
+            eligible = [key for key in rules.order
+                        if role in rules.codes[key].roles
+                        and (not rules.codes[key].speakers or names & rules.codes[key].speakers)]
+            eligible_cache[profile] = eligible
+        applied = rules.match(doc, text, sentence_starts, eligible, name)
+        for (sentence, key), matches in applied.items():
+            if unit == "sentence":
+                unit_key = f"{name}#{seq}.{sentence + 1}"
+                s_start, s_end = spans[sentence]
+                unit_spans.setdefault(unit_key, (document_id, s_start, s_end, respondent))
+            elif unit == "paragraph":
+                unit_key = f"{name}#{seq}"
+                unit_spans.setdefault(unit_key, (document_id, p_start, p_end, respondent))
+            else:
+                unit_key = f"{name}#t{turn}"
+                known = unit_spans.get(unit_key)
+                unit_spans[unit_key] = (document_id, known[1] if known else p_start, p_end, respondent)
+            bucket = hits.setdefault((unit_key, key), [])
+            for match in matches:
+                if len(bucket) < MAX_MATCHES_IN_DETAIL:
+                    bucket.append({**match, "start": match["start"] + p_start, "end": match["end"] + p_start})
+        done += 1
+        if progress is not None and (done % 64 == 0 or done == total):
+            progress(done, total)
+    if progress is not None and total == 0:
+        progress(0, 0)
+    if unit == "turn":
+        # a turn coding covers the whole turn, not only up to its last matching paragraph
+        turn_extent: dict[str, tuple[int, int]] = {}
+        for row in paragraphs:
+            key = f"{row[2]}#t{row[4]}"
+            known = turn_extent.get(key)
+            turn_extent[key] = (min(known[0], row[5]), max(known[1], row[6])) if known else (row[5], row[6])
+        unit_spans = {k: (d, *turn_extent[k], r) for k, (d, s, e, r) in unit_spans.items()}
+
+    summary = _summary(nodes, rules, hits, unit_spans)
+    result = ApplyResult(coder=coder, unit=unit, codebook_name=codebook_name, content_hash=content_hash,
+                         version_id=None, dry_run=dry_run, documents=len(chosen), paragraphs=total, tokens=tokens,
+                         codings_added=len(hits), codings_replaced=0, seconds=0.0, summary=summary)
+    if dry_run:
+        from qualcode.codebook import current_version_id
+
+        if loaded is None:
+            result.version_id = current_version_id(conn)
+        else:
+            row = conn.execute("SELECT version_id FROM codebook_versions WHERE content_hash = ?",
+                               (content_hash,)).fetchone()
+            result.version_id = row[0] if row else None
+        result.seconds = time.perf_counter() - started
+        return result
+
+    with project.transaction() as conn:
+        if loaded is not None:
+            version_id = import_codebook(conn, loaded)["version_id"]
+        else:
+            from qualcode.codebook import current_version_id
+
+            version_id = current_version_id(conn)
+        code_ids = {key: node.code_id for key, node in load_tree(conn).by_key.items()}
+        coder_id = store.get_or_create_coder(conn, coder)
+        replaced = delete_codings(conn, coder_id, origins=["rule"],
+                                  document_ids=None if documents is None else document_ids)
+        conn.executemany("INSERT OR IGNORE INTO sentences (unit_id, start, end) VALUES (?, ?, ?)", new_sentences)
+        rows = []
+        for (unit_key, key), matches in sorted(hits.items(), key=lambda item: (unit_spans[item[0][0]][:3], item[0][1])):
+            document_id, start, end, _ = unit_spans[unit_key]
+            first = matches[0]
+            rows.append({
+                "coder_id": coder_id, "code_id": code_ids[key], "document_id": document_id, "start": start,
+                "end": end, "origin": "rule", "codebook_version_id": version_id,
+                "detail": {"rule": first["rule"], "kind": first["kind"], "matched": first["matched"],
+                           "unit": unit_key, "matches": matches},
+            })
+        add_codings(conn, rows)
+        store.record_history(conn, "apply", coder=coder, unit=unit, version_id=version_id,
+                             content_hash=content_hash, documents=len(chosen), codings=len(rows), replaced=replaced,
+                             model=model)
+    result.version_id = version_id
+    result.codings_replaced = replaced
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _summary(nodes: list[dict], rules: RuleSet, hits: dict, unit_spans: dict) -> list[dict]:
+    units_by_code: dict[str, int] = {}
+    respondents_by_code: dict[str, set] = {}
+    matches_by_code: dict[str, int] = {}
+    for (unit_key, key), matches in hits.items():
+        units_by_code[key] = units_by_code.get(key, 0) + 1
+        matches_by_code[key] = matches_by_code.get(key, 0) + len(matches)
+        respondent = unit_spans[unit_key][3]
+        if respondent:
+            respondents_by_code.setdefault(key, set()).add(respondent)
+    return [
+        {"code": node["key"], "label": node["label"], "units": units_by_code.get(node["key"], 0),
+         "respondents": len(respondents_by_code.get(node["key"], ())), "matches": matches_by_code.get(node["key"], 0)}
+        for node in nodes if node["key"] in rules.codes
+    ]
+
+
+# --------------------------------------------------------------------------
+# why a coding was made
+# --------------------------------------------------------------------------
+
+def explain_coding(conn: sqlite3.Connection, coding_id: int) -> dict:
+    """Where a coding is, its text, and why it was made.
+
+    Returns coding_id, coder, code, code_label (the label path), document,
+    start, end, respondent, speaker, units (paragraph keys it overlaps),
+    text, origin, codebook (name and version), created_at, memo, and for
+    rule codings ``rule``, ``kind`` and ``matches`` (each with the rule, the
+    matched words and their offsets relative to ``text``).
+    """
+    from qualcode.codebook import load_tree
+    from qualcode.errors import NotFound
+
+    row = conn.execute(
+        "SELECT c.coding_id, k.name AS coder, co.key, c.document_id, d.name AS document, c.start, c.end, c.origin,"
+        " c.codebook_version_id, c.detail, c.memo, c.created_at, substr(d.text, c.start + 1, c.end - c.start) AS text,"
+        " v.name AS version_name, v.content_hash"
+        " FROM codings c JOIN coders k USING (coder_id) JOIN codes co USING (code_id)"
+        " JOIN documents d USING (document_id) LEFT JOIN codebook_versions v ON v.version_id = c.codebook_version_id"
+        " WHERE c.coding_id = ?", (coding_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"no coding {coding_id} in the project; 'qualcode codings list' shows the ids")
+    tree = load_tree(conn, include_inactive=True)
+    units = conn.execute(
+        "SELECT seq, speaker, role, respondent_id FROM units WHERE document_id = ? AND start < ? AND end > ?"
+        " ORDER BY seq", (row["document_id"], row["end"], row["start"])).fetchall()
+    detail = json.loads(row["detail"]) if row["detail"] else None
+    matches = []
+    if detail:
+        for match in detail.get("matches") or [detail]:
+            if "start" in match and "end" in match:
+                matches.append({"rule": match.get("rule"), "kind": match.get("kind"), "matched": match.get("matched"),
+                                "start": match["start"] - row["start"], "end": match["end"] - row["start"]})
+            else:
+                matches.append({"rule": match.get("rule"), "kind": match.get("kind"), "matched": match.get("matched"),
+                                "start": None, "end": None})
+    respondents = sorted({u["respondent_id"] for u in units if u["respondent_id"]})
+    speakers = sorted({u["speaker"] for u in units if u["speaker"]})
+    return {
+        "coding_id": row["coding_id"], "coder": row["coder"], "code": row["key"],
+        "code_label": tree.label_path(row["key"]) if row["key"] in tree else row["key"],
+        "document": row["document"], "start": row["start"], "end": row["end"],
+        "respondent": ", ".join(respondents) or None, "speaker": ", ".join(speakers) or None,
+        "units": [f"{row['document']}#{u['seq']}" for u in units],
+        "unit": (detail or {}).get("unit"),
+        "text": row["text"], "origin": row["origin"], "codebook_version_id": row["codebook_version_id"],
+        "codebook": row["version_name"], "codebook_hash": row["content_hash"], "created_at": row["created_at"],
+        "memo": row["memo"], "rule": (detail or {}).get("rule"), "kind": (detail or {}).get("kind"),
+        "matches": matches,
+    }
