@@ -307,6 +307,8 @@ i i'm i've i'd i'll
 
 _SENTENCE_END = ".!?…"
 _OOV_PROB = -20.5
+# The table's floor (-19.50): a word seen about once. Below this the cased/lower-case comparison is noise.
+_RAREST_PROB = -19.4
 
 
 @lru_cache(maxsize=4)
@@ -346,8 +348,8 @@ def _name_strength(word: str, probs: dict[str, float]) -> int:
         return 1
     base = _base(word)
     p_lower = probs.get(base.lower())
-    if p_lower is None:
-        return 2
+    if p_lower is None or p_lower <= _RAREST_PROB:
+        return 2  # never, or just once, seen in lower case
     # Both forms rare: the name reading needs the capitalised form to be the more frequent one
     # (Delroy, Priya), which rare ordinary words at a sentence start (Safeguarding, Caseloads) are not.
     bias = probs.get(base, _OOV_PROB) - p_lower

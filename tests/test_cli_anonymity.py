@@ -1,0 +1,151 @@
+"""qualcode check-anonymity through CliRunner: output, formats, exit codes, bad input, privacy."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from qualcode import documents
+from qualcode.cli import app
+from qualcode.cli.anonymity import FINDINGS_EXIT_CODE
+
+runner = CliRunner()
+
+PLANTED = "SF9: Ring me on 07700 900 461, or ask Bernadette at 14 Acacia Road.\n"
+
+
+@pytest.fixture
+def project(tiny_project):
+    """The tiny project plus one document with planted identifiers."""
+    with tiny_project.transaction() as conn:
+        documents.add_document(conn, name="SF9.txt", source_format="txt", respondent_id="SF9", text=PLANTED,
+                               units=[{"start": 5, "end": len(PLANTED) - 1, "role": "respondent",
+                                       "respondent_id": "SF9"}])
+    tiny_project.close()
+    return tiny_project
+
+
+def invoke(project, *args):
+    return runner.invoke(app, ["check-anonymity", "--names", "heuristic", *args, "--project", str(project.root)])
+
+
+def _database_bytes(project) -> bytes:
+    return b"".join(path.read_bytes() for path in project.root.glob("qualcode.db*"))
+
+
+def test_lists_findings_masked_as_csv(project):
+    result = invoke(project, "--format", "csv")
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [(r["where"], r["kind"], r["masked"]) for r in rows] == [
+        ("SF9.txt:1:17", "phone", "0770• ••• •••"),
+        ("SF9.txt:1:39", "name", "B•••••••••"),
+        ("SF9.txt:1:53", "address", "1• A••••• R•••"),
+    ]
+    assert "Bernadette" not in result.output and "900 461" not in result.output
+    assert "3 likely identifier(s) in 1 of 4 documents" in result.stderr
+
+
+def test_json_and_md_formats(project):
+    result = invoke(project, "SF9.txt", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert [r["kind"] for r in json.loads(result.stdout)] == ["phone", "name", "address"]
+    result = invoke(project, "SF9", "--format", "md")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("| where | document | line | column | kind | masked |")
+
+
+def test_table_format_and_document_selection(project):
+    result = invoke(project, "SF9")
+    assert result.exit_code == 0, result.output
+    assert "SF9.txt:1:17" in result.stdout and "B•••••••••" in result.stdout
+    clean = invoke(project, "SF1.txt", "TL1")
+    assert clean.exit_code == 0, clean.output
+    assert clean.stdout == ""
+    assert "No likely identifiers found in 2 documents." in clean.stderr
+
+
+def test_fail_on_findings_exit_code(project):
+    assert invoke(project, "--fail-on-findings").exit_code == FINDINGS_EXIT_CODE == 3
+    assert invoke(project, "SF1.txt", "--fail-on-findings").exit_code == 0
+
+
+def test_identifiers_file_is_used_but_never_stored_or_printed(project, tmp_path):
+    names = tmp_path / "real-names.txt"
+    names.write_text("Eastbrook\nhonestly\n", encoding="utf-8")
+    before = _database_bytes(project)
+    result = invoke(project, "--identifiers", str(names), "--format", "csv")
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [(r["where"], r["kind"], r["masked"]) for r in rows if r["kind"] == "identifier"] == [
+        ("SF1.txt:3:6", "identifier", "H•••••••")]
+    assert "Honestly" not in result.output
+    after = _database_bytes(project)
+    assert after == before
+    assert b"Eastbrook" in after  # the attribute stored by the fixture…
+    assert b"real-names" not in after  # …but nothing about the list
+
+
+def test_files_not_yet_imported(tmp_path, project):
+    new = tmp_path / "SF12.txt"
+    new.write_text("Interviewer: Hi\nSF12: Email me at ann@example.org.\n", encoding="utf-8")
+    clean = tmp_path / "SF13.txt"
+    clean.write_text("Interviewer: Hi\nSF13: Nothing to see.\n", encoding="utf-8")
+    result = runner.invoke(app, ["check-anonymity", "--files", str(new), str(clean), "--format", "csv",
+                                 "--fail-on-findings", "--names", "heuristic"])
+    assert result.exit_code == FINDINGS_EXIT_CODE, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [(r["line"], r["column"], r["kind"], r["masked"]) for r in rows] == [("2", "19", "email",
+                                                                                 "an•@•••••••.•••")]
+    assert "1 likely identifier(s) in 1 of 2 files" in result.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["SF99"], "no document 'SF99' in the project"),
+    (["--identifiers", "missing-names.txt"], "identifiers file missing-names.txt does not exist"),
+    (["--names", "guess"], "unknown --names 'guess'"),
+    (["--format", "xml"], "unknown format 'xml'"),
+    (["--files"], "--files needs at least one transcript file"),
+])
+def test_bad_input_is_a_clear_error(project, args, message):
+    before = _database_bytes(project)
+    result = invoke(project, *args)
+    assert result.exit_code == 1, result.output
+    assert message in result.stderr
+    assert "Traceback" not in result.output
+    assert _database_bytes(project) == before
+
+
+def test_empty_files_are_errors(project, tmp_path):
+    empty_names = tmp_path / "names.txt"
+    empty_names.write_text("\n# nothing\n", encoding="utf-8")
+    result = invoke(project, "--identifiers", str(empty_names))
+    assert result.exit_code == 1
+    assert "holds no names" in result.stderr
+    empty = tmp_path / "SF14.txt"
+    empty.write_bytes(b"")
+    result = runner.invoke(app, ["check-anonymity", "--files", str(empty)])
+    assert result.exit_code == 1
+    assert "SF14.txt is empty" in result.stderr
+
+
+def test_no_project_is_an_error_except_with_files(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["check-anonymity"])
+    assert result.exit_code == 1
+    assert "no qualcode project" in result.stderr
+    text = tmp_path / "diary.txt"
+    text.write_text("Visited three clients. Marcus was off sick.\n", encoding="utf-8")
+    result = runner.invoke(app, ["check-anonymity", "--files", str(text), "--names", "heuristic", "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    assert "M•••••" in result.stdout
+
+
+def test_command_is_listed_in_help():
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    assert "check-anonymity" in result.output
