@@ -79,6 +79,26 @@ def kappa_2x2(a, b, c, d):
     return _ratio(2.0 * (a * d - b * c), (a + b) * (b + d) + (a + c) * (c + d))
 
 
+def kappa_table(table) -> float:
+    """Cohen's κ for one k × k table of counts (rows coder A, columns coder B).
+
+    p_o = Σ p_ii, p_e = Σ p_i· p_·i (a sum over categories of products of the
+    two coders' marginal proportions). NaN when p_e = 1. ``kappa_2x2`` is the
+    k = 2 case in closed form; this general form is here to check it against
+    Cohen's (1960) own three-category example.
+    """
+    import numpy as np
+
+    counts = np.asarray(table, dtype=float)
+    n = counts.sum()
+    if n == 0:
+        return float("nan")
+    proportions = counts / n
+    observed = float(np.trace(proportions))
+    chance = float(proportions.sum(axis=1) @ proportions.sum(axis=0))
+    return float("nan") if chance >= 1.0 else (observed - chance) / (1.0 - chance)
+
+
 def alpha_nominal_2x2(a, b, c, d):
     """Krippendorff's α for two coders, binary (nominal) values, no missing data.
 

@@ -40,6 +40,25 @@ def test_krippendorff_2011_binary_two_observers_example():
     assert round(alpha, 3) == 0.095
 
 
+def test_cohen_1960_example_table():
+    # Cohen (1960), the example table of 200 items in three categories (proportions
+    # .44 .07 .09 / .05 .20 .05 / .01 .03 .06; also the example in R psych::cohen.kappa,
+    # "cohen reports .492"): p_o = .70, p_c = .41, kappa = .29 / .59 = .492.
+    counts = np.array([[88, 14, 18], [10, 40, 10], [2, 6, 12]])
+    kappa = agreement.kappa_table(counts)
+    assert kappa == pytest.approx((0.70 - 0.41) / (1 - 0.41))
+    assert round(kappa, 3) == 0.492
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.tuples(*[st.integers(0, 40)] * 4).filter(lambda t: sum(t) > 0))
+def test_closed_form_kappa_equals_the_general_definition(table):
+    a, b, c, d = table
+    general = agreement.kappa_table([[a, b], [c, d]])
+    closed = float(kappa_2x2(a, b, c, d))
+    assert (math.isnan(general) and math.isnan(closed)) or closed == pytest.approx(general, abs=1e-12)
+
+
 def test_cohen_kappa_two_by_two_textbook_example():
     # The 2x2 worked example of Cohen's (1960) kappa as given in the Wikipedia article
     # "Cohen's kappa" (50 grant proposals; yes/yes 20, A yes B no 5, A no B yes 10, no/no 15):
