@@ -336,12 +336,72 @@ def _stage_apply_codebook(ctx: dict) -> Step:
     )
 
 
+def _stage_sheet_export(ctx: dict) -> Step:
+    """A blank, blind coding sheet for coder B's double-coding sample."""
+    from qualcode.sheets import export_sheet
+
+    out = ctx["outputs"] / "coding_sheet_B.xlsx"
+    result = export_sheet(ctx["project"], "B", out, sample=0.3, seed=7, by="respondent", force=True)
+    return Step(
+        "Export a coding sheet for the second coder",
+        [f"outputs/{out.name}: {result.units} paragraphs × {len(result.codes)} codes, a sample of"
+         f" {result.fraction:g} of respondents drawn with seed {result.seed}: {', '.join(result.sampled_groups)}.",
+         "One row per paragraph, one column per code (definition in the header comment, only 1 or x accepted),"
+         " a Codebook and an Instructions sheet. Blind: it carries no other coder's codings.",
+         "The sample and the paragraphs handed out are recorded in the project for 'qualcode agree'."],
+        command=f"qualcode sheet export --coder B --sample 0.3 --seed 7 --by respondent --out outputs/{out.name}",
+    )
+
+
+def _stage_sheet_import(ctx: dict) -> Step:
+    """Import the example study's two filled coding sheets (coder A: everything; coder B: the sample)."""
+    import pandas as pd
+
+    from qualcode.sheets import import_sheet
+
+    folder = ctx["study"] / "codings"
+    rows = []
+    for coder in ("A", "B"):
+        result = import_sheet(ctx["project"], folder / f"coder_{coder}.xlsx", coder)
+        rows.append({"coder": coder, "file": f"coder_{coder}.xlsx", "paragraphs": result.units,
+                     "marks": result.marked, "added": result.added, "removed": result.removed, "kept": result.kept})
+    return Step(
+        "Import the two coders' filled sheets",
+        ["Every cell was checked before anything was saved (unit ids, unchanged text, known codes, 1/x only);"
+         " each mark became a coding of the whole paragraph. Coder B's sheet is the same sample as the one"
+         " exported above: the same seed draws the same respondents."],
+        table=pd.DataFrame(rows),
+        command="qualcode sheet import codings/coder_A.xlsx --coder A && qualcode sheet import codings/coder_B.xlsx --coder B",
+    )
+
+
+def _stage_sample(ctx: dict) -> Step:
+    """Which respondents and paragraphs are double-coded."""
+    from qualcode.sheets import assignments_table, double_coded_units
+
+    conn = ctx["project"].connect()
+    table = assignments_table(conn, ["B"])
+    both = double_coded_units(conn, "A", "B")
+    total = conn.execute("SELECT COUNT(*) FROM units WHERE role = 'respondent'").fetchone()[0]
+    return Step(
+        "The double-coding sample",
+        [f"{len(both)} of {total} respondent paragraphs ({len(both) / total:.0%}) were coded by both A and B;"
+         " agreement is computed on exactly these.",
+         "Paragraphs handed to coder B, by respondent and document:"],
+        table=table,
+        command="qualcode sheet sample --coder B",
+    )
+
+
 STAGES: list[Stage] = [
     _stage_init,
     _stage_import,
     _stage_respondents_import,
     _stage_respondents_list,
     _stage_apply_codebook,
+    _stage_sheet_export,
+    _stage_sheet_import,
+    _stage_sample,
     _stage_agree,
     _stage_reconcile,
     _stage_refi_export,
