@@ -570,3 +570,26 @@ def test_demo_stage_skips_without_two_coders(tiny_project):
         _add(conn, alice, "work.toll", _paragraphs(conn)[0])
     step = _stage_agree({"project": tiny_project})
     assert step.table is None and step.lines[0].startswith("Skipped") and "alice" in step.lines[0]
+
+
+def test_document_unit_is_code_existence(coded):
+    # MAXQDA's "code existence in the document": per document and code, did each coder use
+    # the code anywhere in it? The pooled (sum) percent is the share of agreeing
+    # (document, code) cells.
+    conn = coded.connect()
+    result = compute_agreement(conn, "alice", "bob", unit="document")
+    existence = {}
+    for coder in ("alice", "bob"):
+        existence[coder] = {(r[0], r[1]) for r in conn.execute(
+            "SELECT DISTINCT c.document_id, k.key FROM codings c JOIN codes k USING (code_id)"
+            " JOIN coders o USING (coder_id) WHERE o.name = ?", (coder,))}
+    document_ids = [r[0] for r in conn.execute("SELECT document_id FROM documents")]
+    keys = list(result.per_code["code"])
+    cells = [(d, k) for d in document_ids for k in keys]
+    agreeing = sum(((cell in existence["alice"]) == (cell in existence["bob"])) for cell in cells)
+    pooled = _row(result.pooled, "(pooled: sum of tables)")
+    assert pooled["percent"] == pytest.approx(100 * agreeing / len(cells))
+    for key in keys:
+        row = _row(result.per_code, key)
+        both = sum(((d, key) in existence["alice"]) and ((d, key) in existence["bob"]) for d in document_ids)
+        assert int(row["a"]) == both
