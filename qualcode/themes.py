@@ -455,8 +455,7 @@ def _theme_table_docx(result: ThemeTable, path: Path) -> None:
     from docx.shared import Cm, Pt
 
     document = docx.Document()
-    section = document.sections[0]
-    # Landscape-friendly widths are not assumed: the table fits a portrait A4/Letter text block.
+    section = document.sections[0]  # the table is sized to fit this portrait text block
     caption = document.add_paragraph()
     caption_run = caption.add_run("Table. ")
     caption_run.bold = True
@@ -494,6 +493,9 @@ def _theme_table_docx(result: ThemeTable, path: Path) -> None:
                 for run in paragraph.runs:
                     run.font.size = Pt(9)
     widths = _docx_column_widths(list(df.columns), section.page_width - section.left_margin - section.right_margin)
+    # Word reads the cell widths, LibreOffice the grid columns: set both.
+    for column, width in zip(table.columns, widths):
+        column.width = width
     for row in table.rows:
         for cell, width in zip(row.cells, widths):
             cell.width = width
