@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from qualcode import codings, reconcile, store
+from qualcode.codebook import merge_codes, rename_code
 from qualcode.errors import InputError, NotFound, SheetError
 from tests.conftest import build_tiny_project
 
@@ -219,8 +220,8 @@ def test_decisions_survive_a_code_rename(coded):
     conn = coded.connect()
     toll = code_id(conn, "work.toll")
     session.decide(session.find("SF1.txt#4", toll), "A", note="only the first sentence")
-    with coded.transaction() as c:  # what 'codebook rename' does: the key changes, the code_id stays
-        c.execute("UPDATE codes SET key = 'work.emotional' WHERE code_id = ?", (toll,))
+    with coded.transaction() as c:
+        rename_code(c, "work.toll", "work.emotional")
     again = reconcile.open_session(coded, "A", "B")
     renamed = again.find("SF1.txt#4", toll)
     assert renamed.code_key == "work.emotional" and renamed.decision == "A"
@@ -229,6 +230,23 @@ def test_decisions_survive_a_code_rename(coded):
         in consensus_spans(coded)
     log = reconcile.decision_log(coded)
     assert log[log.decision == "A"].code.tolist() == ["work.emotional"]
+
+
+def test_decisions_of_a_merged_code_follow_it_to_the_target(coded):
+    session = reconcile.open_session(coded, "A", "B")
+    conn = coded.connect()
+    session.decide(session.find("SF1.txt#4", code_id(conn, "work.toll")), "A", note="first sentence")
+    session.decide(session.find("TL1.txt#3", code_id(conn, "work.toll")), "reject")
+    with coded.transaction() as c:
+        merge_codes(c, ["work.toll"], "work.caseload")
+    again = reconcile.open_session(coded, "A", "B")
+    caseload = code_id(conn, "work.caseload")
+    assert again.find("SF1.txt#4", caseload).decision == "A"
+    assert again.find("TL1.txt#3", caseload).decision == "reject"
+    assert [(d.unit_key, d.code_key) for d in again.disagreements("open")] == [
+        ("SF1.txt#4", "sup.supervision"), ("SF2.txt#2", "sup.peer")]
+    assert ("work.caseload", "SF1.txt", *phrase(conn, "SF1.txt#4", "I take it home with me.")[1:]) \
+        in consensus_spans(coded)
 
 
 def test_status_counts_per_code(coded):
@@ -377,7 +395,7 @@ def test_a_sheet_decided_before_a_rename_fails_on_the_old_key(coded, tmp_path):
     path = tmp_path / "decisions.xlsx"
     reconcile.write_sheet(session, path)
     with coded.transaction() as c:
-        c.execute("UPDATE codes SET key = 'sup.colleagues' WHERE key = 'sup.peer'")
+        rename_code(c, "sup.peer", "sup.colleagues")
     fill(path, {4: ("apply", None)})
     with pytest.raises(SheetError, match="Decisions!E4: no code 'sup.peer'"):
         reconcile.reconcile_from_sheet(coded, "A", "B", path)

@@ -172,7 +172,7 @@ def _interactive(session) -> None:
             break
         if choice == "note":
             try:
-                note = typer.prompt("Note", err=True)
+                note = typer.prompt("Note", err=True, default="", show_default=False) or None
             except (typer.Abort, EOFError, KeyboardInterrupt):
                 note = None
             continue
