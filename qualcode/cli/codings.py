@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from qualcode.cli._util import FormatOption, ProjectOption
+from qualcode.cli._util import ForceOption, FormatOption, ProjectOption
 
 codings_app = typer.Typer(name="codings", no_args_is_help=True,
                           help="Codings: list them, and explain where one is and why it was made.")
@@ -109,6 +110,74 @@ def explain_command(
         out.print(Text.assemble(("Why", "bold"), f"  made by a person ({info['origin']}), not by a rule"))
     if info["memo"]:
         out.print(Text.assemble(("Memo", "bold"), f"  {info['memo']}"))
+
+
+@codings_app.command("import")
+def import_command(
+    file: Annotated[Path, typer.Argument(metavar="FILE.csv", help="Codings in the spans or units format.",
+                                         show_default=False)],
+    fmt: Annotated[Optional[str], typer.Option(
+        "--format", "-f", help="spans or units (default: recognised from the header row).", show_default=False)] = None,
+    project_dir: ProjectOption = None,
+) -> None:
+    """Import codings made elsewhere (R, a script, another tool) from a CSV file.
+
+    Two formats, recognised by their header: spans (coder,document,start,end,code)
+    with character offsets into the stored text, and units (coder,unit,code)
+    with paragraph ids such as SF4.docx#12. Every row is checked first; one bad
+    row (named by its line) stops the whole import. Unknown coders are created.
+
+    Example:
+
+        qualcode codings import codings_from_r.csv --format units
+    """
+    from qualcode.cli._util import notice, open_project
+    from qualcode.exchange import import_codings
+
+    project = open_project(project_dir)
+    try:
+        result = import_codings(project, file, fmt)
+    finally:
+        project.close()
+    notice(f"Imported {result.path.name} ({result.format} format): {result.rows} rows, {result.added} codings added"
+           f", {result.already_present} already present; coders: {', '.join(result.coders)}"
+           + (f" (new: {', '.join(result.created_coders)})" if result.created_coders else "") + ".")
+
+
+@codings_app.command("export")
+def export_command(
+    out: Annotated[str, typer.Option("--out", "-o", metavar="FILE.csv|-", help="The CSV file to write, or - for stdout.",
+                                     show_default=False)] = "-",
+    fmt: Annotated[str, typer.Option("--format", "-f", help="spans (character offsets) or units (paragraph ids).")] = "spans",
+    coder: Annotated[Optional[list[str]], typer.Option(help="Only this coder (repeatable).", show_default=False)] = None,
+    force: ForceOption = False,
+    project_dir: ProjectOption = None,
+) -> None:
+    """Export codings as CSV in the spans or units format, for R, a script or another tool.
+
+    spans: one row per coding (coder,document,start,end,code,memo). units: one
+    row per coder, paragraph and code that a coding overlaps (coder,unit,code).
+    Either file can be read back with 'qualcode codings import'.
+
+    Example:
+
+        qualcode codings export --coder A --coder B --format units --out codings.csv
+    """
+    import sys
+
+    from qualcode.cli._util import check_format, notice, open_project
+    from qualcode.exchange import export_codings
+
+    fmt = check_format(fmt, ("spans", "units"))
+    project = open_project(project_dir)
+    try:
+        result = export_codings(project.connect(), None if out == "-" else out, fmt, coder, force=force)
+    finally:
+        project.close()
+    if result.text is not None:
+        sys.stdout.write(result.text)
+    else:
+        notice(f"Wrote {result.path}: {result.rows} rows ({result.format} format) for {', '.join(result.coders) or 'no coder'}.")
 
 
 def register(app: typer.Typer) -> None:
