@@ -127,9 +127,10 @@ def agree(
     force: ForceOption = False,
     project: ProjectOption = None,
 ) -> None:
-    """Agreement between two coders, code by code: percent agreement, Cohen's κ,
-    Krippendorff's α, Gwet's AC1, Brennan–Prediger and specific agreement, per
-    code, per theme and pooled, on the unit you choose.
+    """Inter-coder agreement between two coders, code by code.
+
+    Percent agreement, Cohen's κ, Krippendorff's α, Gwet's AC1, Brennan–Prediger
+    and specific agreement, per code, per theme and pooled, on the unit you choose.
 
     By default only the units both coders were assigned (or the documents both
     coded) are compared; the command says which. An undefined statistic is shown
