@@ -222,3 +222,23 @@ def test_consensus_is_an_ordinary_coder_for_agree(coded):
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert any(r.get("code") == "work.toll" for r in rows)
+
+
+def test_demo_stage_reconciles_from_the_shipped_sheet_and_writes_the_log(coded, tmp_path):
+    from qualcode.demo import _stage_reconcile
+
+    study = tmp_path / "study"
+    (study / "codings").mkdir(parents=True)
+    sheet = study / "codings" / "decisions.xlsx"
+    assert run(coded, "A", "B", "--sheet", str(sheet)).exit_code == 0
+    fill(sheet, {2: ("A", "first sentence"), 3: ("apply", None), 4: ("reject", None), 5: ("reject", None)})
+    outputs = tmp_path / "outputs"
+    outputs.mkdir()
+    step = _stage_reconcile({"project": coded, "study": study, "outputs": outputs})
+    assert step.command == "qualcode reconcile A B --into consensus --apply-sheet decisions.xlsx"
+    assert step.lines[0].startswith("3 agreements went into 'consensus' automatically; 4 disagreements")
+    assert step.table.set_index("code").loc["all", "open"] == 0
+    log = (outputs / "reconcile_log.md").read_text(encoding="utf-8")
+    assert "| first sentence |" in log
+    skipped = _stage_reconcile({"project": coded, "study": tmp_path / "nowhere", "outputs": outputs})
+    assert skipped.lines[0].startswith("Skipped")
