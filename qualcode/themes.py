@@ -757,6 +757,11 @@ def cooccurrence(
 # --------------------------------------------------------------------------- manuscript fill
 
 PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
+# Only braces that start with a word are ours: "{{\\em x}}" (LaTeX) or "{{ }}" is left alone.
+OURS = re.compile(r"^\s*[A-Za-z]")
+# Half a placeholder: "{{n:key" never closed, or "n:key}}" never opened.
+UNCLOSED = re.compile(r"\{\{\s*[A-Za-z]+\s*:")
+UNOPENED = re.compile(r"\b(?:n|ids|pct)\s*:\s*[\w.\-]+[^{}]*\}\}")
 PLACEHOLDER_KINDS = ("n", "ids", "pct")
 
 
@@ -875,6 +880,8 @@ def _scan_text(text: str, where: str, placeholders: list, problems: list) -> lis
     """Find placeholders in one line/paragraph; record malformed ones as problems."""
     found = []
     for match in PLACEHOLDER.finditer(text):
+        if not OURS.match(match.group(1)):
+            continue
         try:
             placeholder = parse_placeholder(match.group(1), where)
         except QualcodeError as exc:
@@ -883,8 +890,8 @@ def _scan_text(text: str, where: str, placeholders: list, problems: list) -> lis
             continue
         placeholders.append(placeholder)
         found.append((match.start(), match.end(), placeholder))
-    leftover = PLACEHOLDER.sub("", text)
-    if "{{" in leftover or "}}" in leftover:
+    leftover = PLACEHOLDER.sub(lambda m: "" if OURS.match(m.group(1)) else m.group(0), text)
+    if UNCLOSED.search(leftover) or UNOPENED.search(leftover):
         problems.append(Problem(where, "unmatched '{{' or '}}' (a placeholder must open and close on one line)"))
     return found
 
@@ -954,6 +961,10 @@ def fill_manuscript(
         for paragraph, where in paragraphs:
             text = "".join(run.text for run in paragraph.runs)
             found = _scan_text(text, where, placeholders, problems)
+            if len(PLACEHOLDER.findall(paragraph.text)) > len(PLACEHOLDER.findall(text)):
+                # python-docx's paragraph.text also reads hyperlinks and fields, which runs do not hold
+                problems.append(Problem(where, "a placeholder inside a hyperlink or field cannot be filled;"
+                                               " remove the link around it"))
             plan.append((paragraph, _resolve(found, data, problems, values)))
     else:
         try:

@@ -429,6 +429,38 @@ def test_fill_problems_name_the_line_and_write_nothing(coded, tmp_path, placehol
     assert message in checked.problems[0].message
 
 
+def test_fill_leaves_other_braces_alone(coded, tmp_path):
+    source = tmp_path / "results.md"
+    text = "LaTeX {{\\em emphasis}} and {{ }} and a set {1, {2}} stay; {{n:work}} is filled.\n"
+    source.write_text(text, encoding="utf-8")
+    themes.fill_manuscript(coded.connect(), source, tmp_path / "filled.md")
+    assert (tmp_path / "filled.md").read_text(encoding="utf-8") == text.replace("{{n:work}}", "(2)")
+
+
+def test_fill_docx_placeholder_in_a_hyperlink_is_reported(coded, tmp_path):
+    import docx
+    from docx.opc.constants import RELATIONSHIP_TYPE
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    document = docx.Document()
+    paragraph = document.add_paragraph("See ")
+    relation = document.part.relate_to("https://example.org", RELATIONSHIP_TYPE.HYPERLINK, is_external=True)
+    link = OxmlElement("w:hyperlink")
+    link.set(qn("r:id"), relation)
+    run = OxmlElement("w:r")
+    text = OxmlElement("w:t")
+    text.text = "{{n:work}}"
+    run.append(text)
+    link.append(run)
+    paragraph._p.append(link)
+    source = tmp_path / "paper.docx"
+    document.save(str(source))
+    checked = themes.fill_manuscript(coded.connect(), source, check=True)
+    assert [str(p) for p in checked.problems] == [
+        "paragraph 1: a placeholder inside a hyperlink or field cannot be filled; remove the link around it"]
+
+
 def test_fill_check_writes_nothing_and_out_rules(coded, tmp_path):
     source = tmp_path / "results.md"
     source.write_text("All {{n:work}}.\n", encoding="utf-8")
