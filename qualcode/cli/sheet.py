@@ -10,7 +10,8 @@ import typer
 from qualcode.cli._util import ForceOption, FormatOption, ProjectOption
 
 sheet_app = typer.Typer(
-    help="Excel coding sheets: export one for a coder (optionally a double-coding sample), import it back.",
+    help="Excel coding sheets: export one for a coder (optionally a double-coding sample), import it back.\n\n"
+    "Example:\n\n    qualcode sheet export --coder B --sample 0.3 --seed 7 --out coder_B.xlsx",
     no_args_is_help=True,
 )
 
