@@ -99,6 +99,26 @@ def kappa_table(table) -> float:
     return float("nan") if chance >= 1.0 else (observed - chance) / (1.0 - chance)
 
 
+def ac1_table(table) -> float:
+    """Gwet's AC1 for one q × q table of counts (rows coder A, columns coder B).
+
+    p_e = Σ_k π_k (1 − π_k) / (q − 1), π_k = the mean of the two coders' proportions
+    in category k (Gwet 2008). ``ac1_2x2`` is the q = 2 case; this general form
+    reproduces the handbook's three-category example.
+    """
+    import numpy as np
+
+    counts = np.asarray(table, dtype=float)
+    n, q = counts.sum(), counts.shape[0]
+    if n == 0 or q < 2:
+        return float("nan")
+    proportions = counts / n
+    observed = float(np.trace(proportions))
+    prevalence = (proportions.sum(axis=1) + proportions.sum(axis=0)) / 2.0
+    chance = float(np.sum(prevalence * (1.0 - prevalence)) / (q - 1))
+    return (observed - chance) / (1.0 - chance)
+
+
 def alpha_nominal_2x2(a, b, c, d):
     """Krippendorff's α for two coders, binary (nominal) values, no missing data.
 

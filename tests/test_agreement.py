@@ -91,6 +91,21 @@ def test_gwet_ac1_two_by_two_formula():
     assert float(ac1_2x2(1, 5, 5, 89)) > 0.85
 
 
+def test_gwet_handbook_three_category_example():
+    # Gwet (2014), Handbook of Inter-Rater Reliability: 100 pregnant women classified by two
+    # abstractors (Ectopic / AIU / NIU). As documented by irrCAC (table_cont3x3abstractors):
+    # p_a = 0.89, p_e = 0.26992, AC1 = 0.84933.
+    counts = np.array([[13, 0, 0], [0, 20, 7], [0, 4, 56]])
+    assert round(agreement.ac1_table(counts), 5) == 0.84933
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.tuples(*[st.integers(0, 40)] * 4).filter(lambda t: sum(t) > 0))
+def test_ac1_closed_form_equals_the_general_definition(table):
+    a, b, c, d = table
+    assert float(ac1_2x2(a, b, c, d)) == pytest.approx(agreement.ac1_table([[a, b], [c, d]]), abs=1e-12)
+
+
 def test_brennan_prediger_two_categories():
     # Brennan & Prediger (1981): kappa_n = (p_o - 1/q) / (1 - 1/q); q = 2 gives 2 p_o - 1.
     assert float(bp_2x2(20, 5, 10, 15)) == pytest.approx((0.7 - 0.5) / 0.5)
