@@ -944,17 +944,19 @@ def _build_codebook(path: Path, source_format: str, meta: dict, meta_where: dict
     known = set(first_seen)
     parent_edges: dict[str, list[str]] = {}
     unless_edges: dict[str, list[str]] = {}
+    edge_where: dict[tuple[str, str, str], Where] = {}
     for source, target, where, kind in references:
+        edge_where.setdefault((kind, source, target), where)
         if target not in known:
             what = f"an unknown parent '{target}'" if kind == "parent" else f"an unknown code '{target}' in 'unless'"
             problems.append(Problem(where, f"code '{source}' names {what}{_suggest(target, known)};"
                                            " define that code or fix the key"))
             continue
         (parent_edges if kind == "parent" else unless_edges).setdefault(source, []).append(target)
-    for edges, what in ((parent_edges, "parents"), (unless_edges, "'unless' code references")):
+    for edges, kind, what in ((parent_edges, "parent", "parents"), (unless_edges, "unless", "'unless' code references")):
         cycle = _find_cycle(edges)
         if cycle:
-            where = node_where[cycle[0]].at("parent" if what == "parents" else "rules")
+            where = edge_where[(kind, cycle[0], cycle[1])]
             problems.append(Problem(where, f"the {what} form a cycle: {' → '.join(cycle)}; break it"))
     if not nodes and not problems:
         problems.append(Problem(Where(str(path)), "the codebook has no codes"))

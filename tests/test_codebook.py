@@ -1,0 +1,476 @@
+"""Codebook files, validation with positions, import/versions, rename, merge, diff and export."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from qualcode import codebook as cb
+from qualcode import codings, store
+from qualcode.errors import CodebookError, InputError, NotFound, OverwriteRefused
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = REPO / "tests" / "fixtures" / "codebooks"
+BRIDGE = REPO / "codebooks" / "bridge.yaml"
+
+# The example study's hierarchy as /work/plan/STUDY.md lays it out (theme > code).
+STUDY_TREE = {
+    "relationships": ("Building trusting relationships", ["rel.continuity", "rel.time", "rel.boundaries"]),
+    "workload": ("Workload and capacity", ["work.caseload", "work.admin", "work.toll"]),
+    "coordination": ("Working across services", ["coord.info", "coord.clinical", "coord.practical", "coord.waiting"]),
+    "support": ("Support for staff", ["sup.supervision", "sup.training", "sup.peer"]),
+    "impact": ("Perceived impact on clients", ["imp.independence", "imp.crisis", "imp.family"]),
+}
+
+
+# -- the example codebook -----------------------------------------------------------------
+
+def test_bridge_codebook_has_the_study_keys_and_hierarchy():
+    book = cb.load_codebook_file(BRIDGE)
+    by_key = {n["key"]: n for n in book.nodes}
+    expected_keys = [k for theme, (_, codes) in STUDY_TREE.items() for k in [theme, *codes]]
+    assert book.keys() == expected_keys
+    for theme, (label, codes) in STUDY_TREE.items():
+        assert by_key[theme]["label"] == label
+        assert by_key[theme]["parent"] is None
+        for key in codes:
+            assert by_key[key]["parent"] == theme
+    assert by_key["coord.waiting"]["label"] == "Waiting lists and referral delays"
+    assert book.language == "en"
+
+
+def test_bridge_codes_are_documented_and_have_every_kind_of_rule():
+    book = cb.load_codebook_file(BRIDGE)
+    codes = [n for n in book.nodes if n["parent"] is not None]
+    for node in codes:
+        assert node["definition"] and node["include"] and node["exclude"] and node["examples"], node["key"]
+        assert node["rules"] and node["rules"].get("phrases"), node["key"]
+    kinds = {kind for n in codes for kind in n["rules"]}
+    assert {"phrases", "patterns", "regex", "unless"} <= kinds
+    assert any(isinstance(u, dict) for n in codes for u in n["rules"].get("unless", []))
+
+
+# -- validation with positions ----------------------------------------------------------------
+
+@pytest.mark.parametrize("name, line, column, words", [
+    ("malformed.yaml", 5, 16, "malformed YAML"),
+    ("duplicate_key.yaml", 8, 14, "duplicate code key 'work.toll' (first defined at line 6)"),
+    ("unknown_unless.yaml", 8, 11, "unknown code 'imp.crisis' in 'unless'"),
+    ("unknown_parent.yaml", 7, 13, "unknown parent 'wrok' (did you mean 'work'?)"),
+    ("parent_cycle.yaml", 5, 13, "the parents form a cycle: a → b → a"),
+    ("unless_cycle.yaml", 7, 16, "'unless' code references form a cycle"),
+    ("empty_label.yaml", 4, 12, "empty label"),
+    ("bad_regex.yaml", 8, 11, "invalid regular expression"),
+    ("bad_pattern.yaml", 7, 27, "spaCy rejects this token pattern"),
+    ("bad_language.yaml", 2, 11, "unsupported language 'klingon'"),
+])
+def test_each_problem_is_reported_with_line_and_column(name, line, column, words):
+    path = FIXTURES / name
+    problems = cb.validate_codebook_file(path)
+    assert len(problems) == 1
+    problem = problems[0]
+    assert (problem.line, problem.column) == (line, column)
+    assert words in problem.message
+    assert str(problem).startswith(f"{path}:{line}:{column}: ")
+    with pytest.raises(CodebookError) as caught:
+        cb.load_codebook_file(path)
+    assert str(caught.value) == str(problem)
+    assert "\n" not in str(caught.value)
+
+
+def test_token_pattern_problem_points_at_the_offending_token(tmp_path):
+    path = tmp_path / "p.yaml"
+    path.write_text("codes:\n  - key: a\n    label: A\n    rules:\n      patterns:\n"
+                    "        - - {LOWER: fine}\n          - {LOWER: x, OP: '%'}\n", encoding="utf-8")
+    [problem] = cb.validate_codebook_file(path)
+    assert (problem.line, problem.column) == (7, 13)
+    assert "OP" in problem.message
+
+
+def test_all_problems_are_listed_in_file_order(tmp_path):
+    path = tmp_path / "many.yaml"
+    path.write_text(
+        "name: x\ncodes:\n  - key: a\n    label: A\n    defintion: typo\n  - key: a\n    label: ''\n"
+        "    rules:\n      phrase: [x]\n      roles: [boss]\n", encoding="utf-8")
+    problems = cb.validate_codebook_file(path)
+    messages = [p.message for p in problems]
+    assert [p.line for p in problems] == sorted(p.line for p in problems)
+    assert any("unknown field 'defintion' (did you mean 'definition'?)" in m for m in messages)
+    assert any("duplicate code key 'a'" in m for m in messages)
+    assert any("empty label" in m for m in messages)
+    assert any("unknown rule field 'phrase' (did you mean 'phrases'?)" in m for m in messages)
+    assert any("unknown role 'boss'" in m for m in messages)
+    with pytest.raises(CodebookError, match=r"4 more problems: run 'qualcode codebook validate"):
+        cb.load_codebook_file(path)
+
+
+def test_duplicate_mapping_field_and_contradicting_parent(tmp_path):
+    path = tmp_path / "d.yaml"
+    path.write_text("codes:\n  - key: a\n    label: A\n    label: B\n    children:\n"
+                    "      - key: b\n        label: B\n        parent: c\n  - key: c\n    label: C\n", encoding="utf-8")
+    problems = cb.validate_codebook_file(path)
+    assert [(p.line, p.column) for p in problems] == [(4, 5), (8, 17)]
+    assert "duplicate field 'label' (already given at line 3)" in problems[0].message
+    assert "contradicts the nesting under 'a'" in problems[1].message
+
+
+def test_flat_parent_list_is_reordered_parents_first(tmp_path):
+    path = tmp_path / "flat.yaml"
+    path.write_text("codes:\n  - {key: child, label: Child, parent: theme}\n  - {key: theme, label: Theme}\n"
+                    "  - {key: other, label: Other}\n", encoding="utf-8")
+    book = cb.load_codebook_file(path)
+    assert book.keys() == ["theme", "child", "other"]
+
+
+def test_unknown_suffix_and_missing_file(tmp_path):
+    with pytest.raises(CodebookError, match="cannot read '.json' codebooks"):
+        cb.load_codebook_file(tmp_path / "x.json")
+    with pytest.raises(CodebookError, match="no such file"):
+        cb.load_codebook_file(tmp_path / "x.yaml")
+
+
+def test_content_hash_ignores_layout_but_not_content(tmp_path):
+    a = tmp_path / "a.yaml"
+    b = tmp_path / "b.yaml"
+    a.write_text("name: N\ncodes:\n  - key: k\n    label: K\n    rules: {phrases: [x]}\n", encoding="utf-8")
+    b.write_text("# a comment\nname: N\ncodes:\n- label: K\n  key: k\n  rules:\n    phrases:\n    - x\n", encoding="utf-8")
+    assert cb.load_codebook_file(a).content_hash == cb.load_codebook_file(b).content_hash
+    b.write_text("name: N\ncodes:\n  - key: k\n    label: K\n    rules: {phrases: [y]}\n", encoding="utf-8")
+    assert cb.load_codebook_file(a).content_hash != cb.load_codebook_file(b).content_hash
+
+
+# -- spreadsheets -----------------------------------------------------------------------------
+
+def test_csv_codebook_with_parents_and_rules():
+    book = cb.load_codebook_file(FIXTURES / "flat.csv")
+    toll = book.node("work.toll")
+    assert toll["parent"] == "work"
+    assert toll["rules"] == {"phrases": ["take it home"], "regex": ["\\bdon't sleep\\b"],
+                             "unless": [{"code": "sup.supervision"}], "roles": ["respondent"]}
+    assert book.node("work.caseload")["rules"]["phrases"] == ["caseload", "on my books"]
+    assert book.node("work.caseload")["examples"] == ["I've got forty on my books."]
+    assert book.source_format == "csv"
+
+
+def test_csv_problem_names_line_and_column():
+    [problem] = cb.validate_codebook_file(FIXTURES / "bad_parent.csv")
+    assert problem.where.text.endswith("bad_parent.csv, line 3, column parent")
+    assert (problem.line, problem.column) == (3, 3)
+
+
+def test_xlsx_problem_names_sheet_and_cell(tmp_path):
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "Codes"
+    sheet.append(["key", "label", "parent", "regex"])
+    sheet.append(["work", "Workload", None, None])
+    sheet.append(["work.toll", "Emotional toll", "work", "(broken"])
+    path = tmp_path / "book.xlsx"
+    workbook.save(path)
+    [problem] = cb.validate_codebook_file(path)
+    assert problem.where.text == f"{path}, sheet Codes, cell D3"
+    assert "invalid regular expression" in problem.message
+
+
+# -- import and versions ------------------------------------------------------------------------
+
+def _snapshot(conn):
+    return {table: [tuple(r) for r in conn.execute(f"SELECT * FROM {table} ORDER BY 1")]
+            for table in ("codes", "codebook_versions", "meta", "codings", "history")}
+
+
+def test_import_stores_a_version_and_the_tree(tiny_project):
+    with tiny_project.transaction() as conn:
+        result = cb.import_codebook(conn, FIXTURES / "small.yaml")
+    conn = tiny_project.connect()
+    # the tiny project already had these six keys: the four codes gain rules, the two themes are unchanged
+    assert (result["added"], result["updated"], result["unchanged"], result["deactivated"]) == (0, 4, 2, 0)
+    assert cb.current_version_id(conn) == result["version_id"]
+    row = conn.execute("SELECT content_hash, name, source_format, content FROM codebook_versions").fetchone()
+    book = cb.load_codebook_file(FIXTURES / "small.yaml")
+    assert row["content_hash"] == book.content_hash == result["content_hash"]
+    assert (row["name"], row["source_format"]) == ("Tiny test codebook", "yaml")
+    assert cb.load_version(conn, result["version_id"]).nodes == book.nodes
+    tree = cb.load_tree(conn)
+    assert tree.node("sup.supervision").rules["unless"] == [{"code": "work.toll"}]
+    history = conn.execute("SELECT action, detail FROM history WHERE action = 'codebook import'").fetchone()
+    assert json.loads(history["detail"])["version_id"] == result["version_id"]
+
+
+def test_importing_the_same_content_twice_reuses_the_version(tiny_project):
+    with tiny_project.transaction() as conn:
+        first = cb.import_codebook(conn, FIXTURES / "small.yaml")
+        second = cb.import_codebook(conn, FIXTURES / "small.yaml")
+    assert second["version_id"] == first["version_id"]
+    assert second["unchanged"] == 6 and second["added"] == second["updated"] == 0
+    assert tiny_project.connect().execute("SELECT COUNT(*) FROM codebook_versions").fetchone()[0] == 1
+
+
+def test_codes_missing_from_a_new_version_become_inactive_and_keep_their_codings(tiny_project, tmp_path):
+    conn = tiny_project.connect()
+    with tiny_project.transaction() as conn:
+        cb.import_codebook(conn, FIXTURES / "small.yaml")
+        coder = store.get_or_create_coder(conn, "A")
+        peer_id = cb.load_tree(conn).node("sup.peer").code_id
+        codings.add_codings(conn, [{"coder_id": coder, "code_id": peer_id, "document_id": 1, "start": 0,
+                                    "end": 5, "origin": "manual"}])
+    smaller = tmp_path / "smaller.yaml"
+    smaller.write_text((FIXTURES / "small.yaml").read_text(encoding="utf-8").split("      - key: sup.peer")[0],
+                       encoding="utf-8")
+    with tiny_project.transaction() as conn:
+        result = cb.import_codebook(conn, smaller)
+    assert result["deactivated"] == 1
+    assert "sup.peer" not in cb.load_tree(conn)
+    assert not cb.load_tree(conn, include_inactive=True).node("sup.peer").active
+    [coding] = codings.load_codings(conn, coders=["A"])
+    assert coding.code_key == "sup.peer"
+    assert conn.execute("SELECT COUNT(*) FROM codebook_versions").fetchone()[0] == 2
+    # and bringing it back reactivates it
+    with tiny_project.transaction() as conn:
+        assert cb.import_codebook(conn, FIXTURES / "small.yaml")["reactivated"] == 1
+
+
+def test_a_failed_import_changes_nothing(tiny_project):
+    conn = tiny_project.connect()
+    before = _snapshot(conn)
+    with pytest.raises(CodebookError):
+        with tiny_project.transaction() as conn:
+            cb.import_codebook(conn, FIXTURES / "unknown_unless.yaml")
+    assert _snapshot(conn) == before
+
+
+# -- rename and merge -------------------------------------------------------------------------------
+
+def _add(conn, coder, key, start, end, document_id=1, origin="manual"):
+    coder_id = store.get_or_create_coder(conn, coder)
+    code_id = cb.load_tree(conn, include_inactive=True).node(key).code_id
+    codings.add_codings(conn, [{"coder_id": coder_id, "code_id": code_id, "document_id": document_id,
+                                "start": start, "end": end, "origin": origin}])
+
+
+def test_rename_keeps_codings_updates_references_and_records_history(tiny_project):
+    with tiny_project.transaction() as conn:
+        cb.import_codebook(conn, FIXTURES / "small.yaml")
+        _add(conn, "A", "work.toll", 0, 10)
+        result = cb.rename_code(conn, "work.toll", "work.emotional", label="Emotional cost")
+    assert result["codings"] == 1
+    tree = cb.load_tree(conn)
+    assert "work.toll" not in tree and tree.node("work.emotional").label == "Emotional cost"
+    assert [c.code_key for c in codings.load_codings(conn)] == ["work.emotional"]
+    assert tree.node("sup.supervision").rules["unless"] == [{"code": "work.emotional"}]
+    event = conn.execute("SELECT detail FROM history WHERE action = 'codebook rename'").fetchone()
+    assert json.loads(event[0])["old"] == "work.toll"
+    # the renamed tree is the current version
+    assert "work.emotional" in cb.load_version(conn, cb.current_version_id(conn)).keys()
+
+
+def test_rename_onto_an_existing_key_is_refused(tiny_project):
+    with pytest.raises(InputError, match="already exists; to combine the two use 'qualcode codebook merge"):
+        with tiny_project.transaction() as conn:
+            cb.rename_code(conn, "work.toll", "work.caseload")
+    with pytest.raises(NotFound, match="no code 'work.tol'"):
+        with tiny_project.transaction() as conn:
+            cb.rename_code(conn, "work.tol", "x")
+
+
+def test_merge_moves_codings_and_decisions_and_deactivates_the_sources(tiny_project):
+    with tiny_project.transaction() as conn:
+        cb.import_codebook(conn, FIXTURES / "small.yaml")
+        _add(conn, "A", "sup.peer", 0, 10)
+        _add(conn, "A", "sup.supervision", 0, 10)  # same span: a duplicate after the merge
+        _add(conn, "A", "sup.supervision", 20, 30)
+        _add(conn, "B", "sup.peer", 0, 10)
+        supervision_id = cb.load_tree(conn).node("sup.supervision").code_id
+        conn.execute(
+            "INSERT INTO decisions (coder_a, coder_b, into_coder, unit_level, unit_key, document_id, start, end,"
+            " code_id, a_applied, b_applied, decision, decided_at) VALUES ('A','B','consensus','paragraph','SF1.txt#2',"
+            " 1, 0, 10, ?, 1, 0, 'accept', 'now')", (supervision_id,))
+        result = cb.merge_codes(conn, ["sup.peer", "sup.supervision"], "sup.people", label="Support from people")
+    assert result["created"] and result["codings_moved"] == 4 and result["duplicates_dropped"] == 1
+    assert result["decisions_moved"] == 1
+    tree = cb.load_tree(conn)
+    assert "sup.peer" not in tree and "sup.supervision" not in tree
+    people = tree.node("sup.people")
+    assert people.parent_key == "support" and people.label == "Support from people"
+    assert set(people.rules["phrases"]) == {"supervision", "each other"}
+    assert "unless" in people.rules  # supervision's veto by work.toll is kept
+    spans = sorted((c.coder, c.code_key, c.start, c.end) for c in codings.load_codings(conn))
+    assert spans == [("A", "sup.people", 0, 10), ("A", "sup.people", 20, 30), ("B", "sup.people", 0, 10)]
+    decision_code = conn.execute("SELECT code_id FROM decisions").fetchone()[0]
+    assert decision_code == people.code_id
+    inactive = cb.load_tree(conn, include_inactive=True)
+    assert not inactive.node("sup.peer").active and not inactive.node("sup.supervision").active
+    assert conn.execute("SELECT COUNT(*) FROM history WHERE action = 'codebook merge'").fetchone()[0] == 1
+
+
+def test_merge_into_an_existing_code_and_children_follow(tiny_project):
+    with tiny_project.transaction() as conn:
+        _add(conn, "A", "work.toll", 0, 10)
+        result = cb.merge_codes(conn, ["support"], "work")
+    tree = cb.load_tree(conn)
+    assert not result["created"]
+    assert tree.node("sup.peer").parent_key == "work"
+    assert "support" not in tree
+
+
+def test_merge_refusals(tiny_project):
+    with pytest.raises(InputError, match="give its label with --label"):
+        with tiny_project.transaction() as conn:
+            cb.merge_codes(conn, ["sup.peer"], "sup.new")
+    with pytest.raises(InputError, match="lies beneath it"):
+        with tiny_project.transaction() as conn:
+            cb.merge_codes(conn, ["support"], "sup.peer")
+    with pytest.raises(InputError, match="nothing to merge"):
+        with tiny_project.transaction() as conn:
+            cb.merge_codes(conn, ["work"], "work")
+
+
+# -- diff ------------------------------------------------------------------------------------------------
+
+def test_diff_finds_added_removed_renamed_moved_and_redefined(tmp_path):
+    old = cb.load_codebook_file(BRIDGE)
+    nodes = [dict(n) for n in old.nodes]
+    for node in nodes:
+        if node["key"] == "work.toll":
+            node["key"] = "work.emotional"  # renamed: same label and definition
+        if node["key"] == "sup.peer":
+            node["parent"] = "relationships"  # moved
+        if node["key"] == "rel.time":
+            node["definition"] = "Time with clients."  # redefined
+    nodes = [n for n in nodes if n["key"] != "imp.family"]  # removed
+    nodes.append({"key": "imp.housing", "label": "Stable housing", "parent": "impact"})  # added
+    new = cb.Codebook(name=old.name, description=None, version_note="2", nodes=nodes, source_format="yaml")
+    changes = cb.diff_codebooks(old, new)
+    assert changes["added"] == [{"key": "imp.housing", "label": "Stable housing", "parent": "impact"}]
+    assert changes["removed"] == [{"key": "imp.family", "label": "Involving families and carers"}]
+    assert changes["renamed"] == [{"old": "work.toll", "new": "work.emotional", "label": "Emotional toll",
+                                   "evidence": "same label and definition"}]
+    assert changes["moved"] == [{"key": "sup.peer", "old_parent": "support", "new_parent": "relationships"}]
+    assert changes["redefined"] == [{"key": "rel.time", "fields": ["definition"]}]
+    assert cb.diff_codebooks(old, old) == {"added": [], "removed": [], "renamed": [], "moved": [], "redefined": []}
+
+
+def test_diff_children_of_a_renamed_theme_are_not_moved():
+    old = cb.load_codebook_file(FIXTURES / "small.yaml")
+    nodes = [dict(n) for n in old.nodes]
+    for node in nodes:
+        if node["key"] == "support":
+            node["key"] = "staff"
+        if node["parent"] == "support":
+            node["parent"] = "staff"
+    new = cb.Codebook(name=old.name, description=None, version_note=None, nodes=nodes, source_format="yaml")
+    changes = cb.diff_codebooks(old, new)
+    assert [(r["old"], r["new"]) for r in changes["renamed"]] == [("support", "staff")]
+    assert changes["moved"] == []
+
+
+# -- export --------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("fmt", ["yaml", "xlsx", "csv"])
+def test_export_and_read_back_gives_the_same_codes(tiny_project, tmp_path, fmt):
+    with tiny_project.transaction() as conn:
+        cb.import_codebook(conn, BRIDGE)
+    out = cb.export_codebook(conn, tmp_path / f"book.{fmt}")
+    again = cb.load_codebook_file(out)
+    original = cb.load_codebook_file(BRIDGE)
+    assert again.nodes == original.nodes
+    if fmt != "csv":  # csv carries codes only, not the codebook's name and notes
+        assert again.content_hash == original.content_hash
+
+
+def test_export_appendix_md_and_docx(tiny_project, tmp_path):
+    import docx
+
+    with tiny_project.transaction() as conn:
+        cb.import_codebook(conn, BRIDGE)
+    md = cb.export_codebook(conn, tmp_path / "appendix.md").read_text(encoding="utf-8")
+    assert md.startswith("# Bridge care-coordination study\n")
+    assert "| Code | Key | Definition | Include | Exclude | Example |" in md
+    caseload = cb.load_codebook_file(BRIDGE).node("work.caseload")
+    assert f"| {caseload['definition']} |" in md
+    path = cb.export_codebook(conn, tmp_path / "appendix.docx")
+    table = docx.Document(str(path)).tables[0]
+    assert [c.text for c in table.rows[0].cells] == ["Code", "Key", "Definition", "Include", "Exclude", "Example"]
+    row = next(r for r in table.rows if r.cells[1].text == "work.caseload")
+    assert row.cells[0].text.strip() == "Caseload pressure"
+    assert row.cells[2].text == caseload["definition"]
+    assert row.cells[5].text == f"\u201c{caseload['examples'][0]}\u201d"
+
+
+def test_export_neutralises_formulas_and_round_trips_them(tiny_project, tmp_path):
+    from openpyxl import load_workbook
+
+    book = cb.Codebook(name="F", description=None, version_note=None, source_format="yaml", nodes=[
+        {"key": "a", "label": "=HYPERLINK(\"http://x\")", "definition": "-5 points"}])
+    with tiny_project.transaction() as conn:
+        cb.import_codebook(conn, book)
+    path = cb.export_codebook(conn, tmp_path / "f.xlsx")
+    sheet = load_workbook(path)["Codes"]
+    values = {sheet.cell(1, c).value: sheet.cell(2, c).value for c in range(1, sheet.max_column + 1)}
+    assert values["label"] == "'=HYPERLINK(\"http://x\")"
+    assert values["definition"] == "'-5 points"
+    assert cb.load_codebook_file(path).node("a")["label"] == "=HYPERLINK(\"http://x\")"
+
+
+def test_export_refuses_to_overwrite_without_force(tiny_project, tmp_path):
+    out = tmp_path / "book.yaml"
+    out.write_text("keep me", encoding="utf-8")
+    with pytest.raises(OverwriteRefused):
+        cb.export_codebook(tiny_project.connect(), out)
+    assert out.read_text(encoding="utf-8") == "keep me"
+    cb.export_codebook(tiny_project.connect(), out, force=True)
+    assert "work.caseload" in out.read_text(encoding="utf-8")
+    with pytest.raises(InputError, match="cannot write a codebook as 'pdf'"):
+        cb.export_codebook(tiny_project.connect(), tmp_path / "book.pdf")
+
+
+def test_overview_counts_codings_per_coder(tiny_project):
+    with tiny_project.transaction() as conn:
+        _add(conn, "A", "work.toll", 0, 10)
+        _add(conn, "A", "work.toll", 20, 30)
+        _add(conn, "B", "sup.peer", 0, 10)
+    table = cb.codebook_overview(conn)
+    assert list(table["key"]) == cb.load_tree(conn).preorder()
+    rows = table.set_index("key")
+    assert rows.loc["work.toll", "A"] == 2 and rows.loc["work.toll", "B"] == 0
+    assert rows.loc["sup.peer", "B"] == 1
+    assert rows.loc["work.toll", "depth"] == 2
+
+
+# -- round trip invariant --------------------------------------------------------------------------------------
+
+_text = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=30).map(str.strip) \
+    .filter(bool)
+_key = st.from_regex(r"[a-z][a-z0-9_.]{0,10}", fullmatch=True)
+
+
+@st.composite
+def _codebooks(draw):
+    keys = draw(st.lists(_key, min_size=1, max_size=8, unique=True))
+    nodes = []
+    for index, key in enumerate(keys):
+        parent = draw(st.sampled_from([None, *keys[:index]])) if index else None
+        rules = draw(st.one_of(st.none(), st.fixed_dictionaries({
+            "phrases": st.lists(_text, min_size=1, max_size=3, unique=True)})))
+        nodes.append({"key": key, "label": draw(_text), "parent": parent,
+                      "definition": draw(st.one_of(st.none(), _text)),
+                      "examples": draw(st.lists(_text, max_size=2)), "rules": rules})
+    return cb.Codebook(name=draw(_text), description=None, version_note=None, nodes=cb._parents_first(nodes),
+                       source_format="yaml")
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(book=_codebooks())
+def test_yaml_and_xlsx_round_trips_keep_the_content_hash(tmp_path_factory, book):
+    folder = tmp_path_factory.mktemp("rt")
+    for fmt in ("yaml", "xlsx"):
+        path = cb.write_codebook(book, folder / f"book.{fmt}")
+        again = cb.load_codebook_file(path)
+        assert again.nodes == book.nodes
+        assert again.content_hash == book.content_hash
