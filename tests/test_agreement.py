@@ -608,3 +608,14 @@ def test_document_unit_is_code_existence(coded):
         row = _row(result.per_code, key)
         both = sum(((d, key) in existence["alice"]) and ((d, key) in existence["bob"]) for d in document_ids)
         assert int(row["a"]) == both
+
+
+def test_sentence_units(coded):
+    # the tiny project's six respondent paragraphs hold 2 + 3 + 2 + 1 + 2 + 2 = 12 sentences
+    result = compute_agreement(coded.connect(), "alice", "bob", unit="sentence")
+    assert result.compared["count"] == 12
+    # work.toll: both coded SF1's second answer (3 sentences); only bob TL1's second paragraph (2)
+    assert tuple(int(_row(result.per_code, "work.toll")[x]) for x in "abcd") == (3, 0, 2, 7)
+    # sup.supervision: alice's span starts inside the second sentence of SF1's answer, so it
+    # overlaps two of its three sentences; both coded SF2's one-sentence answer
+    assert tuple(int(_row(result.per_code, "sup.supervision")[x]) for x in "abcd") == (1, 2, 0, 9)
