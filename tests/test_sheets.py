@@ -587,3 +587,51 @@ def test_formula_like_text_survives_the_round_trip(tmp_path):
         assert sheets.import_sheet(project, path, "A").added == 1
     finally:
         project.close()
+
+
+# --------------------------------------------------------------------------- the example study's sheets
+
+
+@pytest.fixture(scope="module")
+def example_project(tmp_path_factory):
+    """A project built from transcripts_example/ as the demo builds it."""
+    from qualcode import demo, transcripts
+    from qualcode.codebook import import_codebook
+    from qualcode.project import CONFIG_NAME, Project
+
+    study = demo.example_study_dir()
+    if not (study / "codings" / "coder_A.xlsx").exists():
+        pytest.skip("the example study's coding sheets are not in this checkout")
+    root = tmp_path_factory.mktemp("example") / "bridge"
+    Project.create(root).close()
+    with (root / CONFIG_NAME).open("a", encoding="utf-8") as handle:
+        handle.write(demo.DEMO_CONFIG_EXTRA)
+    project = Project.find(root)
+    results = transcripts.import_paths(project, [study])
+    assert not [r for r in results if r.status == "failed"]
+    with project.transaction() as conn:
+        import_codebook(conn, demo.example_codebook_path())
+    yield project, study / "codings"
+    project.close()
+
+
+def test_example_sheets_import_and_b_is_the_seeded_sample(example_project, tmp_path):
+    project, folder = example_project
+    unit_keys = lambda path: [r[2] for r in load_workbook(path)["Coding"].iter_rows(min_row=3, values_only=True)]
+    all_units = [u.key for u in sheets.load_sheet_units(project.connect())]
+    assert unit_keys(folder / "coder_A.xlsx") == all_units
+    again = sheets.export_sheet(project, "B", tmp_path / "b.xlsx", sample=0.3, seed=7, by="respondent")
+    assert unit_keys(folder / "coder_B.xlsx") == unit_keys(again.path)
+    assert 0.2 <= again.units / len(all_units) <= 0.4
+    a = sheets.import_sheet(project, folder / "coder_A.xlsx", "A")
+    b = sheets.import_sheet(project, folder / "coder_B.xlsx", "B")
+    assert a.units == len(all_units) and b.units == again.units
+    assert a.marked > 0 and b.marked > 0
+    both = sheets.double_coded_units(project.connect(), "A", "B")
+    assert len(both) == again.units
+    # the two coders agree on most marks of the sample but not all (the sheets plant real disagreements)
+    sample_keys = set(unit_keys(again.path))
+    marks_a = {m for m in sheet_marks(project, "A") if m[0] in sample_keys}
+    marks_b = sheet_marks(project, "B")
+    assert marks_a != marks_b
+    assert len(marks_a & marks_b) / len(marks_a | marks_b) > 0.7
