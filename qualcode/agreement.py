@@ -584,7 +584,7 @@ def compute_agreement(
     if unit == "char" and min_overlap:
         raise InputError("--min-overlap has no meaning at --unit char (each character is either coded or not)")
     if ci and n_boot < 10:
-        raise InputError(f"--n-boot {n_boot} is too few replicates for an interval; use at least 200")
+        raise InputError(f"--n-boot {n_boot} is too few replicates for an interval; use 200 or more (1000 is the default)")
     if coder_a.strip() == coder_b.strip():
         raise InputError(f"both coders are '{coder_a}'; name two different coders")
     id_a = store.coder_id(conn, coder_a)
@@ -617,10 +617,11 @@ def compute_agreement(
             code_to_columns.setdefault(code_id, []).append(index)
     codings_by = {id_a: "A", id_b: "B"}
     spans_by_key: dict[tuple[str, int, int], list[tuple[int, int]]] = {}
-    placeholders = ",".join("?" * len(document_ids))
+    wanted_documents = set(document_ids)  # filtered here, not in SQL: no limit on the number of documents
     for coder, code_id, document_id, start, end in conn.execute(
-        f"SELECT coder_id, code_id, document_id, start, end FROM codings WHERE coder_id IN (?, ?)"
-        f" AND document_id IN ({placeholders})", (id_a, id_b, *document_ids)):
+            "SELECT coder_id, code_id, document_id, start, end FROM codings WHERE coder_id IN (?, ?)", (id_a, id_b)):
+        if document_id not in wanted_documents:
+            continue
         for column_index in code_to_columns.get(code_id, ()):
             spans_by_key.setdefault((codings_by[coder], column_index, document_id), []).append((start, end))
 
