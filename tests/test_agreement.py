@@ -619,3 +619,31 @@ def test_sentence_units(coded):
     # sup.supervision: alice's span starts inside the second sentence of SF1's answer, so it
     # overlaps two of its three sentences; both coded SF2's one-sentence answer
     assert tuple(int(_row(result.per_code, "sup.supervision")[x]) for x in "abcd") == (1, 2, 0, 9)
+
+
+@pytest.mark.parametrize("unit", ["paragraph", "document", "respondent", "char"])
+def test_pipeline_is_symmetric_in_the_coders(coded, unit):
+    conn = coded.connect()
+    forward = compute_agreement(conn, "alice", "bob", unit=unit).per_code.set_index("code")
+    backward = compute_agreement(conn, "bob", "alice", unit=unit).per_code.set_index("code")
+    assert (forward["b"] == backward["c"]).all() and (forward["c"] == backward["b"]).all()
+    for name in ("percent", "kappa", "alpha", "ac1", "bp", "pos_agree", "neg_agree"):
+        assert np.allclose(forward[name], backward[name], equal_nan=True), name
+
+
+@pytest.mark.parametrize("unit", ["paragraph", "respondent", "char"])
+def test_pipeline_identical_coders_agree_perfectly(coded, unit):
+    conn = coded.connect()
+    with coded.transaction():
+        copy = store.get_or_create_coder(conn, "alice_copy")
+        conn.execute(
+            "INSERT INTO codings (coder_id, code_id, document_id, start, end, origin, created_at)"
+            " SELECT ?, code_id, document_id, start, end, origin, created_at FROM codings"
+            " WHERE coder_id = (SELECT coder_id FROM coders WHERE name = 'alice')", (copy,))
+    result = compute_agreement(conn, "alice", "alice_copy", unit=unit)
+    for frame in (result.per_code, result.per_theme):
+        assert (frame["b"] == 0).all() and (frame["c"] == 0).all()
+        defined = frame["kappa"].notna()
+        assert defined.any()
+        assert np.allclose(frame.loc[defined, "kappa"], 1.0) and np.allclose(frame.loc[defined, "alpha"], 1.0)
+        assert np.allclose(frame["ac1"], 1.0) and np.allclose(frame["percent"], 100.0)
