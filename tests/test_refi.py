@@ -24,6 +24,7 @@ from qualcode.codebook import load_tree
 from qualcode.errors import CodebookError, NotFound, OverwriteRefused, RefiError
 from qualcode.project import Project
 from qualcode.respondents import load_attributes
+from tests.conftest import TINY_CODES, build_tiny_project
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "refi"
 NS = "urn:QDA-XML:project:1.0"
@@ -373,6 +374,11 @@ def test_two_tools_on_the_same_transcript_can_be_compared(tmp_path):
     units = load_units(project.connect(), "paragraph")
     covered = coverage(units, ((c.coder, c.document_id, c.start, c.end) for c in rows))
     assert {group for (_, group) in covered} == {"anna", "ben"}
+    from qualcode.agreement import compute_agreement
+
+    agreement = compute_agreement(project.connect(), "anna", "ben", unit="paragraph")
+    support = agreement.per_code.set_index("code").loc["support"]
+    assert (support["a"], support["b"], support["c"], support["percent"]) == (1, 0, 0, 100.0)
 
 
 def test_no_qde_several_qde_and_not_a_zip(tmp_path):
@@ -749,3 +755,41 @@ def test_check_against_name():
     assert refi.check_against_name("Hello world", "Hullo…") is False
     assert refi.check_against_name("Hello world", "Quotation 1:1") is None
     assert refi.check_against_name("Hello world", "") is None
+
+
+CODING_DRAWS = st.lists(
+    st.tuples(st.sampled_from(["anna", "ben", "consensus"]), st.sampled_from([c["key"] for c in TINY_CODES]),
+              st.integers(0, 2), st.integers(0, 10_000), st.integers(1, 40), st.sampled_from([None, "", "a memo"])),
+    max_size=8,
+)
+
+
+@settings(max_examples=25, deadline=None)
+@given(CODING_DRAWS)
+def test_any_set_of_codings_survives_export_and_import(tmp_path_factory, draws):
+    folder = tmp_path_factory.mktemp("rt")
+    original = build_tiny_project(folder / "original")
+    try:
+        with original.transaction() as conn:
+            docs = conn.execute("SELECT document_id, length(text) FROM documents ORDER BY name").fetchall()
+            codes = dict(conn.execute("SELECT key, code_id FROM codes").fetchall())
+            rows = []
+            for coder, key, doc, start, length, memo in draws:
+                document_id, size = docs[doc]
+                start = start % (size - 1)
+                rows.append({"coder_id": store.get_or_create_coder(conn, coder), "code_id": codes[key],
+                             "document_id": document_id, "start": start, "end": min(size, start + length),
+                             "origin": "manual", "memo": memo})
+            codings_module.add_codings(conn, rows)
+        out = folder / "out.qdpx"
+        refi.export_project(original, out)
+        copy = Project.create(folder / "copy", name="copy")
+        result = refi.import_project(copy, out)
+        # exact duplicates (same coder, code and span) collapse to one coding, as in any REFI program
+        expected = {(c.coder, c.code_key, c.document, c.start, c.end) for c in
+                    codings_module.load_codings(original.connect())}
+        got = [(c.coder, c.code_key, c.document, c.start, c.end) for c in codings_module.load_codings(copy.connect())]
+        assert sorted(got) == sorted(expected) and result.codings_skipped == {}
+        copy.close()
+    finally:
+        original.close()
