@@ -150,6 +150,8 @@ class RuleSet:
         # codes named in another code's 'unless' must be decided first
         self.order = _topological(self.codes)
         self.rank = {key: position for position, key in enumerate(self.order)}
+        self.has_phrases = len(self.phrase_matcher) > 0
+        self.has_patterns = len(self.matcher) > 0
 
     def _add_pattern(self, label: str, pattern: list, what: str) -> None:
         try:
@@ -178,7 +180,9 @@ class RuleSet:
         def sentence_of(char: int) -> int:
             return max(bisect_right(sentence_starts, char) - 1, 0)
 
-        spans = self.phrase_matcher(doc) + self.matcher(doc)
+        spans = self.phrase_matcher(doc) if self.has_phrases else []
+        if self.has_patterns:
+            spans += self.matcher(doc)
         for match_id, start, end in spans:
             span = doc[start:end]
             rule = self.rules.get(match_id)

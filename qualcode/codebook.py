@@ -325,6 +325,10 @@ class MarkedMap(dict):
         self.where = where
         self.key_where: dict = {}
         self.value_where: dict = {}
+        self.value_source: dict = {}  # the text of plain scalars as written (YAML reads `yes` as True)
+
+    def text_of(self, key) -> str:
+        return self.value_source.get(key, str(self[key]))
 
     def at(self, key) -> Where:
         return self.value_where.get(key, self.where)
@@ -340,6 +344,10 @@ class MarkedList(list):
         super().__init__()
         self.where = where
         self.item_where: list[Where] = []
+        self.item_source: dict[int, str] = {}
+
+    def text_of(self, index: int) -> str:
+        return self.item_source.get(index, str(self[index]))
 
     def at(self, index: int) -> Where:
         return self.item_where[index] if index < len(self.item_where) else self.where
@@ -402,12 +410,16 @@ def _read_yaml(path: Path, text: str, problems: list[Problem]):
                                                        " keep one"))
                     continue
                 result[key] = convert(value_node)
+                if isinstance(value_node, yaml.ScalarNode):
+                    result.value_source[key] = value_node.value
                 result.key_where[key] = key_where
                 result.value_where[key] = _yaml_where(str(path), value_node.start_mark)
             return result
         if isinstance(node, yaml.SequenceNode):
             result = MarkedList(where)
             for item in node.value:
+                if isinstance(item, yaml.ScalarNode):
+                    result.item_source[len(result)] = item.value
                 result.append(convert(item))
                 result.item_where.append(_yaml_where(str(path), item.start_mark))
             return result
@@ -472,7 +484,8 @@ def _parse_yaml_codebook(path: Path, problems: list[Problem]):
             flatten(children, None if key is None else str(key), True)
 
     flatten(codes, None, False)
-    meta = {field_name: data.get(field_name) for field_name in ("name", "description", "version", "language")}
+    meta = {field_name: (data.text_of(field_name) if isinstance(data.get(field_name), (int, float)) else
+                         data.get(field_name)) for field_name in ("name", "description", "version", "language")}
     meta_where = {field_name: data.at(field_name) for field_name in meta}
     return meta, meta_where, raw_nodes
 
@@ -710,25 +723,25 @@ def _text_value(node: MarkedMap, name: str, problems: list[Problem]):
     if isinstance(value, (dict, list)):
         problems.append(Problem(node.at(name), f"'{name}' must be text, not a {'list' if isinstance(value, list) else 'mapping'}"))
         return None
-    return str(value)
+    return value if isinstance(value, str) else node.text_of(name)
 
 
 def _string_list(container: MarkedMap, name: str, problems: list[Problem], what: str) -> list[tuple[str, Where]]:
     value = container.get(name)
     if value is None:
         return []
-    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
-        return [(str(value), container.at(name))]
+    if isinstance(value, (str, int, float)):
+        return [(value if isinstance(value, str) else container.text_of(name), container.at(name))]
     if not isinstance(value, list):
         problems.append(Problem(container.at(name), f"'{name}' must be a list of {what}"))
         return []
     out = []
     for index, item in enumerate(value):
         where = value.at(index) if isinstance(value, MarkedList) else container.at(name)
-        if isinstance(item, (dict, list)) or item is None or isinstance(item, bool):
-            problems.append(Problem(where, f"each item of '{name}' must be {what[:-1] if what.endswith('s') else what}"))
+        if isinstance(item, (dict, list)) or item is None:
+            problems.append(Problem(where, f"each item of '{name}' must be text (one of the {what})"))
             continue
-        text = str(item).strip()
+        text = (item if isinstance(item, str) else value.text_of(index)).strip()
         if not text:
             problems.append(Problem(where, f"an empty item in '{name}'; remove it"))
             continue

@@ -474,3 +474,15 @@ def test_yaml_and_xlsx_round_trips_keep_the_content_hash(tmp_path_factory, book)
         again = cb.load_codebook_file(path)
         assert again.nodes == book.nodes
         assert again.content_hash == book.content_hash
+
+
+def test_plain_yaml_scalars_keep_their_written_text(tmp_path):
+    # YAML 1.1 reads yes/no/on as booleans and 1.10 as a number; a codebook means the words
+    path = tmp_path / "words.yaml"
+    path.write_text("version: 1.10\ncodes:\n  - key: a\n    label: No\n    rules: {phrases: [yes, on, 42]}\n"
+                    "    examples: [off]\n", encoding="utf-8")
+    book = cb.load_codebook_file(path)
+    assert book.version_note == "1.10"
+    assert book.node("a")["label"] == "No"
+    assert book.node("a")["rules"]["phrases"] == ["yes", "on", "42"]
+    assert book.node("a")["examples"] == ["off"]
