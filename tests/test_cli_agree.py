@@ -167,6 +167,11 @@ def test_chart_png_and_svg(coded, tmp_path):
     assert text.lstrip().startswith("<?xml") and "<svg" in text
     bad = _invoke(coded, "alice", "bob", "--chart", str(tmp_path / "kappa.gif"), "--format", "csv")
     assert bad.exit_code == 1 and ".png or .svg" in bad.stderr
+    # an existing chart is refused before anything is written
+    out = tmp_path / "agree.csv"
+    refused = _invoke(coded, "alice", "bob", "--chart", str(svg), "--out", str(out))
+    assert refused.exit_code == 1 and "--force" in refused.stderr
+    assert not out.exists() and svg.read_text(encoding="utf-8") == text
 
 
 def test_char_unit_shows_code_by_document(coded):

@@ -153,12 +153,25 @@ def agree(
         from qualcode.exports import format_from_path
 
         fmt = check_format(format_from_path(out), ("csv", "json", "md", "xlsx"))
+    # refuse unusable output paths before the work, not after part of the output is written
+    from qualcode.exports import check_overwrite
+
+    if out is not None:
+        check_overwrite(out, force)
+    if chart is not None:
+        if chart.suffix.lower() not in (".png", ".svg"):
+            from qualcode.errors import InputError
+
+            raise InputError(f"cannot draw a chart as '{chart.suffix}'; name the file .png or .svg")
+        check_overwrite(chart, force)
     code_keys = [k.strip() for item in (codes or []) for k in item.split(",") if k.strip()] or None
     proj = open_project(project)
-    conn = proj.connect()
-    result = compute_agreement(
-        conn, coder_a, coder_b, unit=unit.lower(), codes=code_keys, min_overlap=min_overlap, ci=ci, n_boot=n_boot,
-        seed=seed, scope="all" if all_units else "assigned", language=proj.language)
+    try:
+        result = compute_agreement(
+            proj.connect(), coder_a, coder_b, unit=unit.lower(), codes=code_keys, min_overlap=min_overlap, ci=ci,
+            n_boot=n_boot, seed=seed, scope="all" if all_units else "assigned", language=proj.language)
+    finally:
+        proj.close()
 
     if ci and result.compared["clusters"] < 10:
         notice(f"Only {result.compared['clusters']} respondent(s) to resample: the bootstrap intervals are coarse"
