@@ -311,11 +311,13 @@ def _stage_reconcile(ctx: dict) -> Step:
         f"{summary['agreements']} agreements went into '{into}' automatically; {summary['applied']} disagreements"
         f" were settled from codings/decisions.xlsx, the sheet the two coders filled in at their meeting"
         f" ({summary['open']} left open). Interactively: qualcode reconcile {coder_a} {coder_b}.",
+        f"Paragraphs outside the double-coded sample keep their one coder's codings ({summary['single']}"
+        f" paragraph × code pairs), so '{into}' covers the whole study.",
         "Wrote outputs/reconcile_log.md: every decision with what each coder did and the note, the audit trail"
         " for the methods section (qualcode reconcile log).",
         f"From here on counts and tables use '{into}'; 'qualcode agree {coder_a} {into}' shows how far a coder"
         " moved. Progress per code (qualcode reconcile status):",
-    ], table=status, command=command)
+    ], table=status.drop(columns=["label"]), command=command)
 
 
 def _stage_apply_codebook(ctx: dict) -> Step:

@@ -104,6 +104,18 @@ class Agreement:
 
 
 @dataclass(frozen=True)
+class Carried:
+    """A code on a paragraph only one coder was in scope for, copied into the consensus as it is."""
+
+    unit_key: str
+    document_id: int
+    code_id: int
+    code_key: str
+    coder: str
+    spans: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True)
 class Undone:
     """What ``Session.undo_last`` reverted."""
 
@@ -205,13 +217,15 @@ class Session:
     (or a crash and a restart) see the same state.
     """
 
-    def __init__(self, project, coder_a: str, coder_b: str, *, into: str, unit: str, codes: list[str] | None):
+    def __init__(self, project, coder_a: str, coder_b: str, *, into: str, unit: str, codes: list[str] | None,
+                 carry_single: bool = True):
         self.project = project
         self.coder_a = coder_a
         self.coder_b = coder_b
         self.into = into
         self.unit = unit
         self.code_filter = codes
+        self.carry_single = carry_single
         self._analyse()
 
     # -- analysis -------------------------------------------------------------------
@@ -261,6 +275,28 @@ class Session:
             ))
         self._by_ident = {d.ident: d for d in self._disagreements}
         self._tree = tree
+        self._carried = self._single_coded(conn, a_id, b_id, codings, tree) if self.carry_single else []
+
+    def _single_coded(self, conn, a_id: int, b_id: int, codings, tree) -> list[Carried]:
+        """Codings on respondent paragraphs no compared unit covers, taken from the one coder in scope
+        there (coder A where both were but no compared unit covers the paragraph)."""
+        from qualcode.units import load_units
+
+        scope_a, scope_b = assigned_paragraphs(conn, a_id), assigned_paragraphs(conn, b_id)
+        covered = {unit_id for unit in self.units for unit_id in unit.unit_ids}
+        single = (scope_a | scope_b) - covered
+        if not single:
+            return []
+        paragraphs = [u for u in load_units(conn, "paragraph") if u.unit_ids[0] in single]
+        owner = ["A" if u.unit_ids[0] in scope_a else "B" for u in paragraphs]
+        carried = []
+        for (index, (who, code_id)), spans in sorted(clip_codings(paragraphs, codings).items(),
+                                                     key=lambda item: (item[0][0], item[0][1][1])):
+            if who == owner[index]:
+                carried.append(Carried(paragraphs[index].key, paragraphs[index].document_id, code_id,
+                                       tree.by_id[code_id].key, self.coder_a if who == "A" else self.coder_b,
+                                       spans))
+        return carried
 
     def _session_where(self) -> tuple[str, tuple]:
         return ("coder_a = ? AND coder_b = ? AND into_coder = ? AND unit_level = ?",
@@ -294,6 +330,11 @@ class Session:
         """The (unit, code) pairs both coders applied with the same spans."""
         return list(self._agreements)
 
+    def carried(self) -> list[Carried]:
+        """Codings of single-coded paragraphs that go into the consensus unchanged (empty when
+        the session was opened with ``carry_single=False``)."""
+        return list(self._carried)
+
     def find(self, unit_key: str, code_id: int) -> Disagreement | None:
         """The disagreement on ``unit_key`` × ``code_id`` with its current decision, if there is one."""
         base = self._by_ident.get((unit_key, code_id))
@@ -303,15 +344,21 @@ class Session:
         return base if row is None else _with_decision(base, row["decision"], row["note"])
 
     def status(self):
-        """Progress per code: a DataFrame with code, label, agreed, disagreements, decided, open
-        (codes in codebook order, then a row ``all`` with the totals)."""
+        """Progress per code: a DataFrame with code, label, agreed, disagreements, decided, open and
+        single (paragraphs coded by one coder only, carried into the consensus); codes in codebook
+        order, then a row ``all`` with the totals. Counts are unit × code pairs."""
         import pandas as pd
+
+        def blank() -> dict[str, int]:
+            return {"agreed": 0, "disagreements": 0, "decided": 0, "single": 0}
 
         counts: dict[int, dict[str, int]] = {}
         for a in self._agreements:
-            counts.setdefault(a.code_id, {"agreed": 0, "disagreements": 0, "decided": 0})["agreed"] += 1
+            counts.setdefault(a.code_id, blank())["agreed"] += 1
+        for c in self._carried:
+            counts.setdefault(c.code_id, blank())["single"] += 1
         for d in self.disagreements():
-            entry = counts.setdefault(d.code_id, {"agreed": 0, "disagreements": 0, "decided": 0})
+            entry = counts.setdefault(d.code_id, blank())
             entry["disagreements"] += 1
             entry["decided"] += 0 if d.is_open else 1
         order = {key: i for i, key in enumerate(self._tree.preorder())}
@@ -321,19 +368,21 @@ class Session:
             c = counts[code_id]
             rows.append({"code": node.key, "label": node.label, "agreed": c["agreed"],
                          "disagreements": c["disagreements"], "decided": c["decided"],
-                         "open": c["disagreements"] - c["decided"]})
-        total = {"code": "all", "label": "",
-                 **{k: sum(r[k] for r in rows) for k in ("agreed", "disagreements", "decided", "open")}}
-        return pd.DataFrame(rows + [total], columns=["code", "label", "agreed", "disagreements", "decided", "open"])
+                         "open": c["disagreements"] - c["decided"], "single": c["single"]})
+        columns = ["agreed", "disagreements", "decided", "open", "single"]
+        total = {"code": "all", "label": "", **{k: sum(r[k] for r in rows) for k in columns}}
+        return pd.DataFrame(rows + [total], columns=["code", "label", *columns])
 
     # -- writing --------------------------------------------------------------------
     def record_agreements(self) -> int:
         """Copy every agreement not yet recorded into the consensus coder, as decisions
-        ``agreed``; one transaction. Returns how many were recorded."""
+        ``agreed``, and refresh the single-coded paragraphs carried into it; one transaction.
+        Returns how many agreements were recorded."""
         from qualcode.codings import add_codings
 
         where, params = self._session_where()
         with self.project.transaction() as conn:
+            self._refresh_carried(conn)
             done = {(r[0], r[1]) for r in conn.execute(
                 f"SELECT unit_key, code_id FROM decisions WHERE {where} AND undone = 0 AND decision = 'agreed'",
                 params)}
@@ -351,6 +400,24 @@ class Session:
                                                decision_id, version))
                 recorded += 1
         return recorded
+
+    def _refresh_carried(self, conn) -> None:
+        """Replace the consensus codings carried from single-coded paragraphs with the current ones
+        (they follow the coders' codings; they are not decisions, so they are not in the log)."""
+        from qualcode.codings import add_codings
+
+        into_id = store.get_or_create_coder(conn, self.into)
+        conn.execute("DELETE FROM codings WHERE coder_id = ? AND origin = 'reconcile'"
+                     " AND json_extract(detail, '$.carried_from') IS NOT NULL", (into_id,))
+        if not self._carried:
+            return
+        version = _codebook_version(conn)
+        add_codings(conn, [
+            {"coder_id": into_id, "code_id": c.code_id, "document_id": c.document_id, "start": start, "end": end,
+             "origin": "reconcile", "codebook_version_id": version,
+             "detail": {"carried_from": c.coder, "unit": c.unit_key}}
+            for c in self._carried for start, end in c.spans
+        ])
 
     def decide(self, disagreement: Disagreement, decision: str, note: str | None = None,
                span: tuple[int, int] | None = None) -> int | None:
@@ -460,13 +527,18 @@ def _delete_decision_codings(conn, into: str, decision_id: int) -> int:
 
 
 def open_session(project, coder_a: str, coder_b: str, *, into: str = "consensus", unit: str = "paragraph",
-                 codes: list[str] | None = None, record_agreements: bool = True) -> Session:
+                 codes: list[str] | None = None, record_agreements: bool = True,
+                 carry_single: bool = True) -> Session:
     """Compare ``coder_a`` and ``coder_b`` and return a Session for reconciling them into ``into``.
 
     ``unit``: paragraph, turn or sentence. ``codes``: code keys to reconcile
     (a theme key stands for every code beneath it); default all. With
     ``record_agreements`` (default) the agreements are copied into ``into``
-    at once (one transaction); pass False for a read-only look.
+    at once (one transaction); pass False for a read-only look. With
+    ``carry_single`` (default) paragraphs only one coder was in scope for —
+    the rest of a study when the second coder double-coded a sample — go into
+    ``into`` with that coder's codings unchanged, so the consensus covers the
+    whole study; pass False for a consensus of the compared units only.
     """
     if unit not in RECONCILE_LEVELS:
         raise InputError(f"cannot reconcile at unit '{unit}'; choose one of {', '.join(RECONCILE_LEVELS)}")
@@ -493,7 +565,8 @@ def open_session(project, coder_a: str, coder_b: str, *, into: str = "consensus"
     if other is not None:
         raise InputError(f"'{into}' already holds the reconciliation of {other[0]} and {other[1]} by {other[2]};"
                          " choose another --into, or the same coders and --unit")
-    session = Session(project, coder_a, coder_b, into=into, unit=unit, codes=list(codes) if codes else None)
+    session = Session(project, coder_a, coder_b, into=into, unit=unit, codes=list(codes) if codes else None,
+                      carry_single=carry_single)
     if record_agreements:
         session.record_agreements()
     return session
@@ -706,18 +779,21 @@ def apply_sheet(session: Session, path: Path | str) -> dict:
 
 
 def reconcile_from_sheet(project, coder_a: str, coder_b: str, path: Path | str, *, into: str = "consensus",
-                         unit: str = "paragraph", codes: list[str] | None = None) -> dict:
+                         unit: str = "paragraph", codes: list[str] | None = None, carry_single: bool = True) -> dict:
     """Record the agreements and apply a filled decisions sheet, in one transaction.
 
     The non-interactive reconciliation: nothing is saved if any cell is bad.
     Returns ``agreements`` (newly recorded), ``applied``, ``skipped``,
-    ``unchanged`` and ``open`` (disagreements still open afterwards).
+    ``unchanged``, ``open`` (disagreements still open afterwards) and
+    ``single`` (single-coded paragraph × code pairs carried into ``into``).
     """
-    session = open_session(project, coder_a, coder_b, into=into, unit=unit, codes=codes, record_agreements=False)
+    session = open_session(project, coder_a, coder_b, into=into, unit=unit, codes=codes, record_agreements=False,
+                           carry_single=carry_single)
     with project.transaction():
         agreements = session.record_agreements()
         summary = apply_sheet(session, path)
-    return {"agreements": agreements, **summary, "open": len(session.disagreements("open"))}
+    return {"agreements": agreements, **summary, "open": len(session.disagreements("open")),
+            "single": len(session.carried())}
 
 
 # -- the log -------------------------------------------------------------------------------

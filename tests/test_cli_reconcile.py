@@ -119,7 +119,8 @@ def test_a_crash_mid_session_loses_no_earlier_decision(coded, monkeypatch):
     real = codings.add_codings
 
     def fails_on_the_second(conn, rows):
-        calls["n"] += 1
+        rows = list(rows)
+        calls["n"] += any("decision_id" in (row.get("detail") or {}) for row in rows)
         if calls["n"] == 2:
             raise RuntimeError("disk full")
         return real(conn, rows)
@@ -242,3 +243,15 @@ def test_demo_stage_reconciles_from_the_shipped_sheet_and_writes_the_log(coded, 
     assert "| first sentence |" in log
     skipped = _stage_reconcile({"project": coded, "study": tmp_path / "nowhere", "outputs": outputs})
     assert skipped.lines[0].startswith("Skipped")
+
+
+def test_compared_only_leaves_single_coded_paragraphs_out(coded):
+    from tests.test_reconcile import assign
+
+    assign(coded, "B", ["SF1.txt#2", "SF1.txt#4"])
+    result = run(coded, "A", "B", input="q\n")
+    assert "1 agreement(s) and 4 single-coded paragraph code(s) are in 'consensus'" in result.output
+    assert {s[1] for s in consensus_spans(coded)} == {"SF1.txt", "SF2.txt", "TL1.txt"}
+    narrow = run(coded, "A", "B", "--compared-only", input="q\n")
+    assert narrow.exit_code == 0, narrow.output
+    assert {s[1] for s in consensus_spans(coded)} == {"SF1.txt"}

@@ -345,7 +345,7 @@ def test_a_filled_sheet_is_applied(coded, tmp_path):
     reconcile.write_sheet(session, path)
     fill(path, {2: ("A", "first sentence only"), 3: ("apply", None), 4: (None, "ask about 'team'"), 5: ("reject", None)})
     summary = reconcile.reconcile_from_sheet(coded, "A", "B", path)
-    assert summary == {"agreements": 3, "applied": 3, "skipped": 1, "unchanged": 0, "open": 1}
+    assert summary == {"agreements": 3, "applied": 3, "skipped": 1, "unchanged": 0, "open": 1, "single": 0}
     conn = coded.connect()
     log = reconcile.decision_log(coded)
     assert log[log.decision != "agreed"][["unit", "code", "decision", "note"]].values.tolist() == [
@@ -357,7 +357,7 @@ def test_a_filled_sheet_is_applied(coded, tmp_path):
     assert ("work.toll", "SF1.txt", *phrase(conn, "SF1.txt#4", "I take it home with me.")[1:]) in consensus_spans(coded)
     # the same sheet again changes nothing
     again = reconcile.reconcile_from_sheet(coded, "A", "B", path)
-    assert again == {"agreements": 0, "applied": 0, "skipped": 1, "unchanged": 3, "open": 1}
+    assert again == {"agreements": 0, "applied": 0, "skipped": 1, "unchanged": 3, "open": 1, "single": 0}
 
 
 @pytest.mark.parametrize("row, column, value, message", [
@@ -482,3 +482,37 @@ def test_sheet_settings_name_the_coders_and_unit(coded, tmp_path):
     workbook.save(path)
     with pytest.raises(SheetError, match="lacks coder_a, coder_b, into, unit"):
         reconcile.sheet_settings(path)
+
+
+def assign(project, coder, unit_keys):
+    with project.transaction() as c:
+        coder_id = store.coder_id(c, coder)
+        for key in unit_keys:
+            unit_id = c.execute("SELECT unit_id FROM units u JOIN documents d USING (document_id)"
+                                " WHERE d.name || '#' || u.seq = ?", (key,)).fetchone()[0]
+            c.execute("INSERT INTO assignments (coder_id, unit_id) VALUES (?, ?)", (coder_id, unit_id))
+
+
+def test_single_coded_paragraphs_are_carried_into_the_consensus(coded):
+    """B double-coded SF1 only: the rest of A's coding goes into the consensus unchanged."""
+    assign(coded, "B", ["SF1.txt#2", "SF1.txt#4"])
+    conn = coded.connect()
+    session = reconcile.open_session(coded, "A", "B")
+    assert [(c.unit_key, c.code_key, c.coder) for c in session.carried()] == [
+        ("SF2.txt#2", "sup.peer", "A"), ("SF2.txt#4", "sup.supervision", "A"),
+        ("TL1.txt#2", "work.caseload", "A"), ("TL1.txt#3", "work.toll", "A")]
+    carried = [
+        ("sup.peer", "SF2.txt", *paragraph(conn, "SF2.txt#2")[1:]),
+        ("sup.supervision", "SF2.txt", *paragraph(conn, "SF2.txt#4")[1:]),
+        ("work.caseload", "TL1.txt", *paragraph(conn, "TL1.txt#2")[1:]),
+        ("work.toll", "TL1.txt", *phrase(conn, "TL1.txt#3", "people burn out")[1:]),
+    ]
+    agreed = [("work.caseload", "SF1.txt", *paragraph(conn, "SF1.txt#2")[1:])]
+    assert consensus_spans(coded) == sorted(carried + agreed)
+    reconcile.open_session(coded, "A", "B")  # refreshed, not duplicated
+    assert consensus_spans(coded) == sorted(carried + agreed)
+    status = session.status().set_index("code")
+    assert status.loc["all", ["agreed", "disagreements", "single"]].tolist() == [1, 2, 4]
+    assert set(reconcile.decision_log(coded).unit) == {"SF1.txt#2"}  # carried codings are not decisions
+    reconcile.open_session(coded, "A", "B", carry_single=False)
+    assert consensus_spans(coded) == agreed

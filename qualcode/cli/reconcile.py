@@ -96,6 +96,10 @@ def run(
         Optional[Path],
         typer.Option("--apply-sheet", help="Apply a filled decisions sheet (all rows or none).", show_default=False),
     ] = None,
+    compared_only: Annotated[
+        bool, typer.Option("--compared-only", help="Leave out the paragraphs only one coder coded (by default"
+                           " they go into the consensus with that coder's codings).")
+    ] = False,
     force: ForceOption = False,
     project_dir: ProjectOption = None,
 ) -> None:
@@ -128,12 +132,14 @@ def run(
             return
         if apply_sheet is not None:
             summary = reconcile.reconcile_from_sheet(project, coder_a, coder_b, apply_sheet, into=into, unit=unit,
-                                                     codes=code_keys)
+                                                     codes=code_keys, carry_single=not compared_only)
             notice(f"Applied {summary['applied']} decision(s) from {apply_sheet.name} into '{into}'"
                    f" ({summary['agreements']} agreement(s) recorded, {summary['skipped']} left open,"
-                   f" {summary['unchanged']} already decided). {summary['open']} disagreement(s) remain open.")
+                   f" {summary['unchanged']} already decided). {summary['open']} disagreement(s) remain open."
+                   f" {summary['single']} single-coded paragraph code(s) carried over.")
             return
-        session = reconcile.open_session(project, coder_a, coder_b, into=into, unit=unit, codes=code_keys)
+        session = reconcile.open_session(project, coder_a, coder_b, into=into, unit=unit, codes=code_keys,
+                                         carry_single=not compared_only)
         _interactive(session)
     finally:
         project.close()
@@ -147,8 +153,9 @@ def _interactive(session) -> None:
     total = len(everything)
     position = {d.ident: index for index, d in enumerate(everything, start=1)}
     agreements = len(session.agreements())
-    notice(f"{session.coder_a} vs {session.coder_b} by {session.unit}: {agreements} agreement(s) are in"
-           f" '{session.into}'; {total} disagreement(s), {len(session.disagreements('open'))} open.")
+    notice(f"{session.coder_a} vs {session.coder_b} by {session.unit}: {agreements} agreement(s) and"
+           f" {len(session.carried())} single-coded paragraph code(s) are in '{session.into}';"
+           f" {total} disagreement(s), {len(session.disagreements('open'))} open.")
     skipped: set = set()
     current = None
     note: str | None = None
@@ -261,7 +268,7 @@ def status(
     fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv, json or md.")] = "table",
     project_dir: ProjectOption = None,
 ) -> None:
-    """Progress per code: agreements, disagreements, decided, open.
+    """Progress per code: agreements, disagreements, decided, open, single-coded.
 
     Without coder names, the reconciliation recorded in the project is shown
     (name them when there are several). Reads only.
