@@ -219,7 +219,8 @@ class _Archive:
 
         limit = min(info.file_size, MAX_MEMBER_BYTES)
         if info.file_size > MAX_MEMBER_BYTES:
-            raise RefiError(f"{self.label}: {info.filename} is larger than {MAX_MEMBER_BYTES // 1024**2} MB; refusing to read it")
+            raise RefiError(f"{self.label}: {info.filename} is larger than {MAX_MEMBER_BYTES // 1024**2} MB;"
+                            " refusing to read it")
         chunks, size = [], 0
         try:
             with self.zip.open(info) as handle:
@@ -719,7 +720,8 @@ class _Source:
     units: list[dict] | None = None
 
 
-def _read_sources(archive: _Archive, root, counting: Counting, result: RefiImportResult, metadata: dict) -> list[_Source]:
+def _read_sources(archive: _Archive, root, counting: Counting, result: RefiImportResult,
+                  metadata: dict) -> list[_Source]:
     """Every text source with its text and offset map; non-text sources are counted and left out."""
     sources_element = _child(root, "Sources")
     if sources_element is None:
@@ -909,13 +911,15 @@ def _store_cases(conn, root, result: RefiImportResult) -> dict[str, str]:
             source_guid = normalise_guid(ref.get("targetGUID"))
             if source_guid and source_guid in source_case and source_case[source_guid] != respondent:
                 result.notices.append(
-                    f"A source belongs to several cases ({source_case[source_guid]}, {respondent}); it was given to the first.")
+                    f"A source belongs to several cases ({source_case[source_guid]}, {respondent});"
+                    " it was given to the first.")
                 continue
             if source_guid:
                 source_case[source_guid] = respondent
     if conflicts:
         result.notices.append(
-            f"{conflicts} case variable values differ from attributes already in the project; the project's values were kept.")
+            f"{conflicts} case variable values differ from attributes already in the project;"
+            " the project's values were kept.")
     return source_case
 
 
@@ -947,7 +951,8 @@ def _store_document(conn, source: _Source, respondent: str | None, path: Path, r
     if source.guid:
         candidates += conn.execute("SELECT document_id, name, text FROM documents WHERE lower(guid) = ?",
                                    (source.guid,)).fetchall()
-    candidates += conn.execute("SELECT document_id, name, text FROM documents WHERE name = ?", (source.name,)).fetchall()
+    candidates += conn.execute("SELECT document_id, name, text FROM documents WHERE name = ?",
+                               (source.name,)).fetchall()
     for document_id, name, existing_text in candidates:
         if existing_text == text:
             result.documents_reused.append(name)
@@ -957,7 +962,8 @@ def _store_document(conn, source: _Source, respondent: str | None, path: Path, r
         name = f"{source.name} ({number})"
         number += 1
     if name != source.name:
-        result.notices.append(f"A different document named '{source.name}' is in the project; this one was stored as '{name}'.")
+        result.notices.append(
+            f"A different document named '{source.name}' is in the project; this one was stored as '{name}'.")
     units = None
     if source.units is not None:
         try:
@@ -1201,7 +1207,8 @@ def _selection_name(text: str) -> str:
     return squashed[:SELECTION_NAME_LENGTH].rstrip() + "…"
 
 
-def export_project(project, out: Path | str, *, coders: list[str] | None = None, force: bool = False) -> RefiExportResult:
+def export_project(project, out: Path | str, *, coders: list[str] | None = None,
+                   force: bool = False) -> RefiExportResult:
     """Write the project as a REFI-QDA 1.0 project (.qdpx).
 
     Sources are UTF-8 plain text (``internal://<guid>.txt``, ``\\n`` line ends,
@@ -1270,7 +1277,9 @@ def export_project(project, out: Path | str, *, coders: list[str] | None = None,
 
         ordered = attribute_names(conn)
         variable_names = [n for n in ordered if n in variable_names] + [n for n in variable_names if n not in ordered]
-        respondents = sorted({*attributes, *(d["respondent_id"] for d in documents if d["respondent_id"])})
+        from natsort import natsorted
+
+        respondents = natsorted({*attributes, *(d["respondent_id"] for d in documents if d["respondent_id"])})
         units = {}
         for row in conn.execute(
             "SELECT document_id, start, end, role, speaker, respondent_id, turn FROM units ORDER BY document_id, seq"
