@@ -383,6 +383,7 @@ class Session:
         where, params = self._session_where()
         with self.project.transaction() as conn:
             self._refresh_carried(conn)
+            self._assign_compared(conn)
             done = {(r[0], r[1]) for r in conn.execute(
                 f"SELECT unit_key, code_id FROM decisions WHERE {where} AND undone = 0 AND decision = 'agreed'",
                 params)}
@@ -400,6 +401,14 @@ class Session:
                                                decision_id, version))
                 recorded += 1
         return recorded
+
+    def _assign_compared(self, conn) -> None:
+        """Record the compared paragraphs as the consensus coder's assignments, so that
+        ``agree A consensus`` compares the double-coded units only (not the carried ones)."""
+        into_id = store.get_or_create_coder(conn, self.into)
+        conn.execute("DELETE FROM assignments WHERE coder_id = ?", (into_id,))
+        conn.executemany("INSERT INTO assignments (coder_id, unit_id) VALUES (?, ?)",
+                         sorted({(into_id, unit_id) for unit in self.units for unit_id in unit.unit_ids}))
 
     def _refresh_carried(self, conn) -> None:
         """Replace the consensus codings carried from single-coded paragraphs with the current ones

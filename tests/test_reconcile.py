@@ -516,3 +516,20 @@ def test_single_coded_paragraphs_are_carried_into_the_consensus(coded):
     assert set(reconcile.decision_log(coded).unit) == {"SF1.txt#2"}  # carried codings are not decisions
     reconcile.open_session(coded, "A", "B", carry_single=False)
     assert consensus_spans(coded) == agreed
+
+
+def test_the_consensus_is_assigned_the_compared_paragraphs_so_agree_measures_the_sample(coded):
+    from qualcode.agreement import compute_agreement
+
+    assign(coded, "B", ["SF1.txt#2", "SF1.txt#4"])
+    session = reconcile.open_session(coded, "A", "B")
+    conn = coded.connect()
+    assigned = {r[0] for r in conn.execute(
+        "SELECT d.name || '#' || u.seq FROM assignments a JOIN units u USING (unit_id) JOIN documents d"
+        " USING (document_id) WHERE a.coder_id = ?", (store.coder_id(conn, "consensus"),))}
+    assert assigned == {"SF1.txt#2", "SF1.txt#4"}
+    for d in session.disagreements("open"):
+        session.decide(d, "B")
+    result = compute_agreement(conn, "B", "consensus", unit="paragraph")
+    assert result.compared["count"] == 2
+    assert result.per_code.set_index("code").loc["work.toll", "kappa"] == 1.0
