@@ -45,17 +45,27 @@ def apply(
 
     fmt = check_format(fmt, ("table", "csv", "json", "md"))
     project = open_project(project_dir)
+    stderr = err_console()
+    # shown on a terminal only, and only once matching starts (a codebook error comes first, alone)
+    bar = Progress(TextColumn("Applying rules"), BarColumn(), MofNCompleteColumn(), TextColumn("paragraphs"),
+                   TimeRemainingColumn(), console=stderr, transient=True, disable=not stderr.is_terminal)
+    task = bar.add_task("apply", total=None, start=False)
+    started = False
+
+    def progress(done: int, total: int) -> None:
+        nonlocal started
+        if not started:
+            bar.start()
+            bar.start_task(task)
+            started = True
+        bar.update(task, completed=done, total=total)
+
     try:
-        with Progress(TextColumn("Applying rules"), BarColumn(), MofNCompleteColumn(), TextColumn("paragraphs"),
-                      TimeRemainingColumn(), console=err_console(), transient=True) as bar:
-            task = bar.add_task("apply", total=None)
-
-            def progress(done: int, total: int) -> None:
-                bar.update(task, completed=done, total=total)
-
-            result = apply_codebook(project, codebook, coder=coder, unit=unit, documents=documents,
-                                    dry_run=dry_run, jobs=jobs, model=model, progress=progress)
+        result = apply_codebook(project, codebook, coder=coder, unit=unit, documents=documents,
+                                dry_run=dry_run, jobs=jobs, model=model, progress=progress)
     finally:
+        if started:
+            bar.stop()
         project.close()
     table = result.summary_frame()
     what = "would make" if dry_run else "made"

@@ -1,0 +1,126 @@
+"""`qualcode apply` through the command line; state checked through the library."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from qualcode import codebook as cb
+from qualcode import codings
+from qualcode.cli import app
+from qualcode.project import Project
+from tests.conftest import build_tiny_project
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "codebooks"
+runner = CliRunner()
+
+
+@pytest.fixture
+def project_dir(tmp_path) -> Path:
+    build_tiny_project(tmp_path / "tiny").close()
+    return tmp_path / "tiny"
+
+
+def run(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def state(project_dir):
+    with Project.find(project_dir) as project:
+        conn = project.connect()
+        return {table: [tuple(r) for r in conn.execute(f"SELECT * FROM {table} ORDER BY 1")]
+                for table in ("codes", "codebook_versions", "meta", "codings", "coders", "sentences", "history")}
+
+
+def rule_codings(project_dir, coder="auto"):
+    with Project.find(project_dir) as project:
+        return codings.load_codings(project.connect(), coders=[coder])
+
+
+def test_apply_a_codebook_file_prints_the_summary(project_dir):
+    result = run("apply", FIXTURES / "small.yaml", "--format", "json", "-p", project_dir)
+    assert result.exit_code == 0, result.output
+    rows = {r["code"]: r for r in json.loads(result.stdout)}
+    assert (rows["work.caseload"]["units"], rows["work.caseload"]["respondents"]) == (3, 2)
+    assert "Replaced 0 earlier rule codings of 'auto'" in result.stderr
+    stored = rule_codings(project_dir)
+    assert len(stored) == sum(r["units"] for r in rows.values())
+    with Project.find(project_dir) as project:
+        assert {c.codebook_version_id for c in stored} == {cb.current_version_id(project.connect())}
+
+
+def test_apply_current_codebook_as_another_coder_by_paragraph(project_dir):
+    assert run("codebook", "import", FIXTURES / "small.yaml", "-p", project_dir).exit_code == 0
+    result = run("apply", "--coder", "robot", "--unit", "paragraph", "--documents", "SF*", "-p", project_dir)
+    assert result.exit_code == 0, result.output
+    assert "robot made 5 codings by paragraph in 2 documents" in " ".join(result.stdout.split())
+    assert {c.document for c in rule_codings(project_dir, "robot")} == {"SF1.txt", "SF2.txt"}
+
+
+def test_dry_run_changes_nothing(project_dir):
+    before = state(project_dir)
+    result = run("apply", FIXTURES / "small.yaml", "--dry-run", "--format", "csv", "-p", project_dir)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0] == "code,label,units,respondents,matches"
+    assert "Dry run: nothing was written." in result.stderr
+    assert state(project_dir) == before
+
+
+@pytest.mark.parametrize("name, message", [
+    ("malformed.yaml", "malformed.yaml:5:16: malformed YAML"),
+    ("unknown_unless.yaml", "unknown_unless.yaml:8:11: code 'work.toll' names an unknown code 'imp.crisis'"),
+    ("bad_pattern.yaml", "bad_pattern.yaml:7:27: spaCy rejects this token pattern"),
+    ("bad_language.yaml", "bad_language.yaml:2:11: unsupported language 'klingon'"),
+])
+def test_bad_codebooks_give_one_line_errors_and_change_nothing(project_dir, name, message):
+    before = state(project_dir)
+    result = run("apply", FIXTURES / name, "-p", project_dir)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: ")
+    assert message in " ".join(result.stderr.split())
+    assert result.stdout == ""
+    assert state(project_dir) == before
+
+
+def test_catastrophic_regex_is_reported_with_its_rule(project_dir, monkeypatch):
+    import qualcode.apply as apply_module
+
+    monkeypatch.setattr(apply_module, "REGEX_TIMEOUT_SECONDS", 0.2)
+    with Project.find(project_dir) as project:
+        with project.transaction() as conn:
+            from qualcode import documents
+
+            text = "SF9: " + "a" * 40 + "!\n"
+            documents.add_document(conn, name="SF9.txt", text=text, source_format="txt", respondent_id="SF9",
+                                   units=[{"start": 5, "end": len(text) - 1, "role": "respondent", "speaker": "SF9",
+                                           "respondent_id": "SF9"}])
+    before = state(project_dir)
+    result = run("apply", FIXTURES / "catastrophic_regex.yaml", "-p", project_dir)
+    assert result.exit_code == 1
+    flat = " ".join(result.stderr.split())
+    assert "code 'a': regex 2 (^(a|a)*$) took more than 0.2 s on one paragraph of SF9.txt" in flat
+    assert state(project_dir) == before
+
+
+def test_unsupported_project_language(project_dir):
+    config = project_dir / "qualcode.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace('language = "en"', 'language = "qq"'),
+                      encoding="utf-8")
+    path = project_dir / "nolang.yaml"
+    path.write_text("codes:\n  - {key: a, label: A, rules: {phrases: [caseload]}}\n", encoding="utf-8")
+    before = state(project_dir)
+    result = run("apply", path, "-p", project_dir)
+    assert result.exit_code == 1
+    assert "unsupported language 'qq'" in result.stderr
+    assert state(project_dir) == before
+
+
+def test_bad_unit_and_help(project_dir):
+    result = run("apply", FIXTURES / "small.yaml", "--unit", "word", "-p", project_dir)
+    assert result.exit_code == 1
+    assert "cannot code by 'word'; choose one of sentence, paragraph, turn" in result.stderr
+    helped = run("apply", "--help")
+    assert helped.exit_code == 0 and "Example" in helped.stdout

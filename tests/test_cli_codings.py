@@ -1,0 +1,92 @@
+"""`qualcode codings list|explain` through the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from qualcode import codebook as cb
+from qualcode import codings, store
+from qualcode.apply import apply_codebook
+from qualcode.cli import app
+from qualcode.project import Project
+from tests.conftest import build_tiny_project
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "codebooks"
+runner = CliRunner()
+
+
+@pytest.fixture
+def project_dir(tmp_path) -> Path:
+    project = build_tiny_project(tmp_path / "tiny")
+    apply_codebook(project, FIXTURES / "small.yaml")
+    with project.transaction() as conn:
+        coder = store.get_or_create_coder(conn, "A")
+        text = conn.execute("SELECT text FROM documents WHERE name = 'SF2.txt'").fetchone()[0]
+        start = text.index("The other workers")
+        codings.add_codings(conn, [{"coder_id": coder, "code_id": cb.load_tree(conn).node("sup.peer").code_id,
+                                    "document_id": 2, "start": start, "end": start + 30, "origin": "manual",
+                                    "memo": "the team as lifeline"}])
+    project.close()
+    return tmp_path / "tiny"
+
+
+def run(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def test_list_filters_by_coder_code_and_respondent(project_dir):
+    result = run("codings", "list", "--format", "json", "-p", project_dir)
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert len(rows) == 10 and {r["coder"] for r in rows} == {"auto", "A"}
+    theme = json.loads(run("codings", "list", "--code", "work", "--coder", "auto", "--format", "json",
+                           "-p", project_dir).stdout)
+    assert {r["code"] for r in theme} == {"work.caseload", "work.toll"} and len(theme) == 6
+    sf2 = json.loads(run("codings", "list", "--respondent", "SF2", "--format", "json", "-p", project_dir).stdout)
+    assert {r["respondent"] for r in sf2} == {"SF2"} and len(sf2) == 3
+    one = next(r for r in sf2 if r["coder"] == "auto" and r["code"] == "sup.peer")
+    assert one["text"] == "My team are brilliant, we cover for each other."
+    assert one["rule"] == "phrase 1: each other" and one["origin"] == "rule"
+
+
+def test_list_unknown_coder_or_code_is_an_error(project_dir):
+    result = run("codings", "list", "--coder", "nobody", "-p", project_dir)
+    assert result.exit_code == 1 and "no coder named 'nobody'" in result.stderr
+    result = run("codings", "list", "--code", "nothing", "-p", project_dir)
+    assert result.exit_code == 1 and "no code 'nothing'" in result.stderr
+
+
+def test_explain_a_rule_coding(project_dir):
+    rows = json.loads(run("codings", "list", "--code", "work.caseload", "--respondent", "SF1", "--format", "json",
+                          "-p", project_dir).stdout)
+    [row] = rows
+    result = run("codings", "explain", row["id"], "-p", project_dir)
+    assert result.exit_code == 0, result.output
+    flat = " ".join(result.stdout.split())
+    assert "work.caseload — Workload and capacity > Caseload pressure" in flat
+    assert "SF1.txt characters" in flat and "(unit SF1.txt#2.2)" in flat
+    assert "I've got forty people on my books and that's too many." in flat
+    assert "phrase 2: on my books matched “on my books”" in flat
+    assert "matched “forty people”" in flat
+    as_json = json.loads(run("codings", "explain", row["id"], "--format", "json", "-p", project_dir).stdout)
+    assert as_json["respondent"] == "SF1" and as_json["origin"] == "rule"
+
+
+def test_explain_a_hand_coding_and_an_unknown_id(project_dir):
+    rows = json.loads(run("codings", "list", "--coder", "A", "--format", "json", "-p", project_dir).stdout)
+    result = run("codings", "explain", rows[0]["id"], "-p", project_dir)
+    assert result.exit_code == 0
+    flat = " ".join(result.stdout.split())
+    assert "made by a person (manual), not by a rule" in flat and "the team as lifeline" in flat
+    missing = run("codings", "explain", 99999, "-p", project_dir)
+    assert missing.exit_code == 1 and "no coding 99999" in missing.stderr
+
+
+def test_help_has_examples():
+    for command in ("list", "explain"):
+        result = run("codings", command, "--help")
+        assert result.exit_code == 0 and "Example" in result.stdout
