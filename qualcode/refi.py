@@ -699,13 +699,15 @@ def import_project(project, path: Path | str, *, progress: Callable[[int, int, s
         if _local(root.tag) != "Project":
             raise RefiError(f"{path.name}: {qde_info.filename} is not a REFI-QDA project (<Project> root expected)")
         origin = root.get("origin")
-        counting = counting or counting_for_origin(origin)
-        result = RefiImportResult(path=path, origin=origin, counting=counting.description)
+        chosen = counting or counting_for_origin(origin)
+        result = RefiImportResult(path=path, origin=origin, counting=chosen.description)
         metadata = _qualcode_metadata(root, origin)
         notes = _notes_by_guid(root)
-        sources = _read_sources(archive, root, counting, result, metadata)
+        sources = _read_sources(archive, root, chosen, result, metadata)
     finally:
         archive.close()
+    if counting is None:
+        _choose_counting_by_names(sources, chosen, result)
     with project.transaction() as conn:
         _store_import(conn, root, sources, result, metadata, notes, path, progress)
     return result
@@ -718,6 +720,61 @@ class _Source:
     name: str
     offsets: OffsetMap | None
     units: list[dict] | None = None
+    raw: str = ""
+
+
+ALTERNATIVE_COUNTINGS = (
+    SPEC_COUNTING,
+    ONE_CRLF_COUNTING,
+    NVIVO_COUNTING,
+    Counting(True, False, "UTF-16 code units, CR LF counted as one"),
+)
+
+
+def _name_evidence(sources: list[_Source], counting: Counting | None) -> tuple[int, int]:
+    """(selections whose name confirms the mapped text, selections whose name contradicts it or
+    whose positions do not map) under ``counting`` (None: the maps already built)."""
+    confirmed = contradicted = 0
+    for source in sources:
+        offsets = source.offsets if counting is None else build_offset_map(source.raw, counting)
+        for selection in _children(source.element, "PlainTextSelection"):
+            name = selection.get("name")
+            if not name or not name.strip():
+                continue
+            start, end = _int_attribute(selection, "startPosition"), _int_attribute(selection, "endPosition")
+            if start is None or end is None or not 0 <= start < end <= offsets.total:
+                contradicted += 1
+                continue
+            mapped_start, mapped_end = offsets.positions[start], offsets.positions[end]
+            if mapped_start is None or mapped_end is None or mapped_end <= mapped_start:
+                contradicted += 1
+                continue
+            check = check_against_name(offsets.text[mapped_start:mapped_end], name)
+            confirmed += check is True
+            contradicted += check is False
+    return confirmed, contradicted
+
+
+def _choose_counting_by_names(sources: list[_Source], detected: Counting, result: RefiImportResult) -> None:
+    """When the quotations in selection names contradict the detected convention and another
+    convention agrees with every one of them, use that one — and say so."""
+    confirmed, contradicted = _name_evidence(sources, None)
+    if not contradicted:
+        return
+    for alternative in ALTERNATIVE_COUNTINGS:
+        if (alternative.utf16, alternative.crlf_as_two) == (detected.utf16, detected.crlf_as_two):
+            continue
+        other_confirmed, other_contradicted = _name_evidence(sources, alternative)
+        if other_contradicted == 0 and other_confirmed > confirmed:
+            for source in sources:
+                source.offsets = build_offset_map(source.raw, alternative)
+            result.counting = alternative.description
+            result.notices.append(
+                f"The selections' quoted text contradicted the positions counted as {detected.description}"
+                f" ({contradicted} selections); counted as {alternative.description}, all {other_confirmed}"
+                " checkable selections match, so that counting was used."
+            )
+            return
 
 
 def _read_sources(archive: _Archive, root, counting: Counting, result: RefiImportResult,
@@ -755,7 +812,7 @@ def _read_sources(archive: _Archive, root, counting: Counting, result: RefiImpor
             continue
         if raw.startswith("\ufeff"):
             raw = raw[1:]
-        source = _Source(element, guid, name, build_offset_map(raw, counting))
+        source = _Source(element, guid, name, build_offset_map(raw, counting), raw=raw)
         units = (metadata.get("documents") or {}).get(guid or "", {}).get("units")
         if isinstance(units, list):
             source.units = units

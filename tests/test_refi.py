@@ -192,14 +192,35 @@ def test_atlas_names_verify_selections_and_a_mismatch_is_skipped_not_shifted(tmp
 
 
 def test_wrongly_labelled_producer_is_caught_by_the_names(tmp_path):
-    """NVivo-style positions in a file claiming ATLAS.ti: every checkable selection is refused."""
+    """NVivo-style positions in a file claiming ATLAS.ti: the quoted names contradict the ATLAS.ti
+    counting and confirm the NVivo one, which is then used and reported."""
     selections = [selection_xml(guid(i), *nvivo_positions(RAW_TEXT, p), [(USER_A, CODE_CHILD)], name=p)
                   for i, p in enumerate((TARGETS[0], TARGETS[2]))]
     path = write_qdpx(tmp_path / "mislabelled.qdpx", project_xml("ATLAS.ti 9", selections),
                       {f"Sources/{SOURCE}.txt": RAW_TEXT.encode("utf-8")})
+    project = new_project(tmp_path)
+    result = refi.import_project(project, path)
+    assert result.codings_imported == 2 and result.codings_skipped == {}
+    assert result.counting == refi.NVIVO_COUNTING.description
+    assert any("contradicted" in notice for notice in result.notices)
+    assert set(coded_texts(project.connect())) == {expected_text(TARGETS[0]), expected_text(TARGETS[2])}
+    # forced to ATLAS.ti's counting, nothing is shifted into place: both selections are refused
+    forced = refi.import_project(new_project(tmp_path, "forced"), path, counting=refi.counting_for_origin("ATLAS.ti"))
+    assert forced.codings_imported == 0
+    assert forced.codings_skipped == {refi.SKIP_TEXT_MISMATCH: 2}
+
+
+def test_no_counting_agrees_with_every_name_so_mismatches_are_skipped(tmp_path):
+    start, end = one_crlf_positions(RAW_TEXT, "we cover for each other")
+    selections = [
+        selection_xml(guid(1), start, end, [(USER_A, CODE_OTHER)], name="we cover for each other"),
+        selection_xml(guid(2), start, end, [(USER_A, CODE_CHILD)], name="xx cover for each othex"),
+    ]
+    path = write_qdpx(tmp_path / "mixed.qdpx", project_xml("ATLAS.ti 9", selections),
+                      {f"Sources/{SOURCE}.txt": RAW_TEXT.encode("utf-8")})
     result = refi.import_project(new_project(tmp_path), path)
-    assert result.codings_imported == 0
-    assert result.codings_skipped == {refi.SKIP_TEXT_MISMATCH: 2}
+    assert result.counting.startswith("ATLAS.ti")
+    assert (result.codings_imported, result.codings_skipped) == (1, {refi.SKIP_TEXT_MISMATCH: 1})
 
 
 def test_qualcoder_bom_before_declaration_uppercase_guids_and_mixed_case_containers(tmp_path):
