@@ -533,3 +533,43 @@ def test_the_consensus_is_assigned_the_compared_paragraphs_so_agree_measures_the
     result = compute_agreement(conn, "B", "consensus", unit="paragraph")
     assert result.compared["count"] == 2
     assert result.per_code.set_index("code").loc["work.toll", "kappa"] == 1.0
+
+
+# -- the example study's decisions sheet -----------------------------------------------
+
+def test_the_example_studys_decisions_sheet_settles_every_disagreement(tmp_path):
+    """transcripts_example/codings/decisions.xlsx applies cleanly to the example study as the demo builds it."""
+    from qualcode import demo, sheets, transcripts
+    from qualcode.codebook import import_codebook
+    from qualcode.project import CONFIG_NAME, Project
+
+    folder = demo.example_study_dir() / "codings"
+    if not (folder / "decisions.xlsx").exists():
+        pytest.skip("the example study's decisions sheet is not in this checkout")
+    root = tmp_path / "bridge"
+    Project.create(root).close()
+    with (root / CONFIG_NAME).open("a", encoding="utf-8") as handle:
+        handle.write(demo.DEMO_CONFIG_EXTRA)
+    project = Project.find(root)
+    try:
+        assert not [r for r in transcripts.import_paths(project, [folder.parent]) if r.status == "failed"]
+        with project.transaction() as conn:
+            import_codebook(conn, demo.example_codebook_path())
+        sheets.export_sheet(project, "B", tmp_path / "b.xlsx", sample=0.3, seed=7, by="respondent")
+        sheets.import_sheet(project, folder / "coder_A.xlsx", "A")
+        sheets.import_sheet(project, folder / "coder_B.xlsx", "B")
+        settings_ = reconcile.sheet_settings(folder / "decisions.xlsx")
+        assert settings_ == {"coder_a": "A", "coder_b": "B", "into": "consensus", "unit": "paragraph"}
+        summary = reconcile.reconcile_from_sheet(project, "A", "B", folder / "decisions.xlsx")
+        assert summary["applied"] == 16 and summary["open"] == 0 and summary["skipped"] == 0
+        log = reconcile.decision_log(project)
+        decided = log[log.decision != "agreed"]
+        assert sorted(decided.decision.unique()) == ["apply", "reject"]
+        assert (decided.note.str.len() > 20).all()  # every decision carries its reason
+        respondents = {r[0] for r in project.connect().execute(
+            "SELECT DISTINCT u.respondent_id FROM codings c JOIN coders k USING (coder_id) JOIN units u"
+            " ON u.document_id = c.document_id AND c.start < u.end AND c.end > u.start"
+            " WHERE k.name = 'consensus' AND u.role = 'respondent'")}
+        assert len(respondents) == 14  # single-coded respondents are carried over
+    finally:
+        project.close()
