@@ -339,7 +339,7 @@ def export_sheet(
 def _write_workbook(path: Path, tree, code_keys: list[str], units: list[SheetUnit], marks, meta: dict) -> None:
     from openpyxl import Workbook
     from openpyxl.comments import Comment
-    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+    from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
 
@@ -375,20 +375,23 @@ def _write_workbook(path: Path, tree, code_keys: list[str], units: list[SheetUni
             cell.alignment = Alignment(vertical="bottom", wrap_text=True)
     sheet.row_dimensions[KEY_ROW].hidden = True
     longest_label = max((len(tree.by_key[k].label) for k in code_keys), default=10)
-    sheet.row_dimensions[HEADER_ROW].height = min(max(60, 6.5 * longest_label), 250)
+    # rotated labels wrap onto a second line within the narrow column, so about 4 points a character
+    sheet.row_dimensions[HEADER_ROW].height = min(max(60, 4.0 * longest_label), 160)
 
-    top = Alignment(vertical="top", wrap_text=True)
-    centre = Alignment(horizontal="center", vertical="top")
+    # Named styles: assigning one per cell is cheap, building a style per cell is not (thousands of rows)
+    unit_style = NamedStyle(name="qualcode unit", alignment=Alignment(vertical="top", wrap_text=True))
+    mark_style = NamedStyle(name="qualcode mark", alignment=Alignment(horizontal="center", vertical="top"),
+                            fill=code_fill, border=Border(left=thin, right=thin, top=thin, bottom=thin))
+    workbook.add_named_style(unit_style)
+    workbook.add_named_style(mark_style)
     for row_number, unit in enumerate(units, start=FIRST_DATA_ROW):
         values = [unit.respondent_id, unit.document, unit.key, unit.speaker, cell_text(unit.text)]
         for index, value in enumerate(values, start=1):
             cell = sheet.cell(row_number, index, safe_cell(value) if index != 5 else value)
-            cell.alignment = top
+            cell.style = unit_style.name
         for offset, key in enumerate(code_keys):
             cell = sheet.cell(row_number, first_code_col + offset, 1 if (unit.key, key) in marks else None)
-            cell.alignment = centre
-            cell.fill = code_fill
-            cell.border = Border(left=thin, right=thin, top=thin, bottom=thin)
+            cell.style = mark_style.name
         sheet.cell(row_number, last_code_col + 1, unit.key)
         sheet.cell(row_number, last_code_col + 2, text_hash(unit.text))
         sheet.row_dimensions[row_number].height = _row_height(unit.text, ID_COLUMNS[4][2])
