@@ -57,7 +57,7 @@ def test_interactive_session_shows_each_disagreement_and_saves_answers(coded):
         ("SF1.txt#4", "sup.supervision", "apply", "she names supervision"),
         ("SF2.txt#2", "sup.peer", "reject", None),
     ]
-    assert "3/4 decided, 1 open" in result.output
+    assert "3/4 disagreements decided, 1 open" in result.output
     conn = coded.connect()
     assert ("work.toll", "SF1.txt", *phrase(conn, "SF1.txt#4", "I take it home with me.")[1:]) \
         in consensus_spans(coded)

@@ -159,7 +159,6 @@ def _interactive(session) -> None:
     skipped: set = set()
     current = None
     note: str | None = None
-    decided_now = 0
     while True:
         if current is None:
             pending = [d for d in session.disagreements("open") if d.ident not in skipped]
@@ -189,7 +188,6 @@ def _interactive(session) -> None:
                 notice("Nothing to undo.")
                 continue
             notice(f"Undone: '{undone.decision}' on {undone.unit_key} × {undone.code_key}.")
-            decided_now -= 1 if undone.decision != "skip" else 0
             note = None
             if undone.disagreement is not None:
                 skipped.discard(undone.disagreement.ident)
@@ -199,12 +197,10 @@ def _interactive(session) -> None:
         session.decide(current, choice, note=note)
         if choice == "skip":
             skipped.add(current.ident)
-        else:
-            decided_now += 1
         note = None
         current = None
     remaining = len(session.disagreements("open"))
-    notice(f"{decided_now} decision(s) saved this time; {total - remaining}/{total} decided, {remaining} open.")
+    notice(f"Saved. {total - remaining}/{total} disagreements decided, {remaining} open.")
     if remaining:
         notice(f"Run 'qualcode reconcile {session.coder_a} {session.coder_b}' again to continue.")
 
@@ -229,7 +225,7 @@ def _show(out, session, d, index: int, total: int) -> None:
 
     from qualcode.reconcile import describe_action
 
-    out.print(Rule(f"{index}/{total}  {d.unit_key} · {d.code_key}", align="left"))
+    out.print(Rule(Text(f"{index}/{total}  {d.unit_key} · {d.code_key}"), align="left"))
     who = f"Respondent {d.respondent_id or '—'}, speaker {d.speaker or '—'}"
     kind = "boundaries differ" if d.kind == "boundary" else (
         f"only {session.coder_a if d.a_applied else session.coder_b} applied it")
