@@ -573,3 +573,13 @@ def test_the_example_studys_decisions_sheet_settles_every_disagreement(tmp_path)
         assert len(respondents) == 14  # single-coded respondents are carried over
     finally:
         project.close()
+
+
+def test_sentence_units_split_a_boundary_disagreement_into_presence_ones(coded):
+    """A coded the first sentence of SF1#4 and B the whole paragraph: at sentence level they agree on
+    the first sentence and differ on the other two."""
+    session = reconcile.open_session(coded, "A", "B", unit="sentence")
+    toll = [(d.unit_key, d.kind, d.a_applied, d.b_applied) for d in session.disagreements()
+            if d.code_key == "work.toll" and d.unit_key.startswith("SF1")]
+    assert toll == [("SF1.txt#4.2", "presence", False, True), ("SF1.txt#4.3", "presence", False, True)]
+    assert ("SF1.txt#4.1", "work.toll") in {(a.unit_key, a.code_key) for a in session.agreements()}
