@@ -292,7 +292,8 @@ def export_sheet(
             raise InputError("none of the given --codebook keys has codable codes beneath it")
         units = load_sheet_units(conn, _document_ids(conn, documents))
         if not units:
-            raise InputError("the project has no respondent units to code; import transcripts first")
+            raise InputError("there are no respondent paragraphs to code" + (" in the given --documents" if documents else
+                             "; import transcripts first"))
         sample_id = None
         sampled: list[str] = []
         if sample is not None:
@@ -710,7 +711,7 @@ def import_sheet(project, path: Path | str, coder: str, *, force_coder: bool = F
             fixed[key] = column
     for key, _header, _width in ID_COLUMNS + CHECK_COLUMNS:
         if key not in fixed:
-            problems.add(f"{CODING_SHEET}!{KEY_ROW}: the column '{_header}' was deleted; restore it from the exported sheet")
+            problems.add(f"{CODING_SHEET}: the column '{_header}' was deleted; restore it from the exported sheet")
     for code_key in exported_codes:
         if code_key not in code_columns:
             problems.add(f"{CODING_SHEET}: the column for code '{code_key}' ({_show(exported_codes[code_key])}) "

@@ -635,3 +635,22 @@ def test_example_sheets_import_and_b_is_the_seeded_sample(example_project, tmp_p
     marks_b = sheet_marks(project, "B")
     assert marks_a != marks_b
     assert len(marks_a & marks_b) / len(marks_a | marks_b) > 0.7
+
+
+def test_deleted_check_column(exported):
+    project, path = exported
+    edit(path, lambda wb, ws: ws.delete_cols(11))
+    refused(project, path, r"Coding: the column 'Text check \(do not edit\)' was deleted")
+
+
+def test_export_of_documents_without_respondent_speech(tiny_project, tmp_path):
+    from qualcode import documents
+
+    with tiny_project.transaction() as conn:
+        documents.add_document(conn, name="I1.txt", text="Interviewer: hello\n", source_format="txt",
+                               units=[{"start": 13, "end": 18, "role": "interviewer", "speaker": "Interviewer"}])
+    before = snapshot(tiny_project)
+    with pytest.raises(InputError, match="no respondent paragraphs to code in the given --documents"):
+        sheets.export_sheet(tiny_project, "A", tmp_path / "a.xlsx", documents=["I1.txt"])
+    assert snapshot(tiny_project) == before
+    assert not (tmp_path / "a.xlsx").exists()
