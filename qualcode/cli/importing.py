@@ -91,13 +91,15 @@ def _import_qdpx(project, paths: list[str]) -> None:
 
 def _import_transcripts(project, paths, *, respondent, format_hint, strict, identifiers, speaker_map, replace,
                         fmt) -> None:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
+                               TimeElapsedColumn)
 
     from qualcode import transcripts
     from qualcode.cli._util import err_console, notice, render_table
 
     names = transcripts.load_identifiers(identifiers) if identifiers else None
-    with Progress(TextColumn("Importing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+    # The spinner and elapsed time keep moving while one large file is being read.
+    with Progress(SpinnerColumn(), TextColumn("Importing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TextColumn("{task.description}"), console=err_console(), transient=True) as bar:
         task = bar.add_task("", total=None)
 
