@@ -36,7 +36,8 @@ def read_csv_rows(path: Path | str) -> tuple[list[str], list[tuple[int, list[str
 
     Accepts UTF-8 with or without BOM, UTF-16 and Windows-1252 (with the
     same rules as transcripts), and comma, semicolon, tab or bar delimiters
-    (the one most frequent in the header line wins). Blank rows are skipped.
+    (the one most frequent in the header line wins, or the one named by an
+    Excel ``sep=;`` first line). Blank rows are skipped.
     """
     import csv
     import io
@@ -51,16 +52,23 @@ def read_csv_rows(path: Path | str) -> tuple[list[str], list[tuple[int, list[str
         raise InputError(f"{path.name} is empty; it needs a header row and one row per respondent")
     text, _ = decode_text(data, path.name)
     header_line = next((line for line in text.split("\n") if line.strip()), "")
-    delimiter = max(DELIMITERS, key=header_line.count)
-    if header_line.count(delimiter) == 0:
-        delimiter = ","
+    line_offset = 0
+    if header_line.lower().startswith("sep=") and len(header_line.strip()) == 5:
+        # Excel's "sep=;" hint line names the delimiter
+        delimiter = header_line.strip()[4]
+        text = text.split("\n", 1)[1] if "\n" in text else ""
+        line_offset = 1
+    else:
+        delimiter = max(DELIMITERS, key=header_line.count)
+        if header_line.count(delimiter) == 0:
+            delimiter = ","
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     try:
         rows = []
         header: list[str] | None = None
         row_number = 0
         for cells in reader:
-            row_number = reader.line_num
+            row_number = reader.line_num + line_offset
             if not any(cell.strip() for cell in cells):
                 continue
             if header is None:
@@ -68,7 +76,7 @@ def read_csv_rows(path: Path | str) -> tuple[list[str], list[tuple[int, list[str
             else:
                 rows.append((row_number, cells))
     except csv.Error as exc:
-        raise InputError(f"{path.name}: line {reader.line_num} cannot be read as CSV ({exc}); fix the quoting"
+        raise InputError(f"{path.name}: line {reader.line_num + line_offset} cannot be read as CSV ({exc}); fix the quoting"
                          " and import again") from None
     if header is None:
         raise InputError(f"{path.name} has no header row; the first row must name the columns")

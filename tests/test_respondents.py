@@ -131,3 +131,11 @@ def test_list_natural_order_and_respondents_without_documents(tmp_path):
     assert list(table["respondent"]) == ["SF2", "SF10"]
     assert list(table["units"]) == [0, 0]
     project.close()
+
+
+def test_excel_sep_line_and_row_numbers_count_it(project, tmp_path):
+    path = write(tmp_path, "r.csv", "sep=;\nrespondent;role\nSF1;a\nSF1;b\n")
+    with pytest.raises(InputError, match=r"SF1 in rows 3, 4"):
+        import_respondents(project, path)
+    import_respondents(project, write(tmp_path, "ok.csv", "sep=;\nrespondent;role\nSF1;a, b\n"))
+    assert load_attributes(project.connect())["SF1"] == {"role": "a, b"}

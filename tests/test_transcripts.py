@@ -674,3 +674,25 @@ def test_example_study_imports_cleanly(project):
             assert roles == {"respondent"}  # the diary
         else:
             assert {"interviewer", "respondent"} <= roles, result.file
+
+
+CUES = st.lists(st.tuples(st.sampled_from(["Interviewer", "SF3", "Moderator"]), PARAGRAPH), min_size=1, max_size=12)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cues=CUES, teams=st.booleans(), srt=st.booleans())
+def test_caption_turns_merge_cues_and_keep_every_word(tmp_path, cues, teams, srt):
+    lines = [] if srt else ["WEBVTT", ""]
+    for number, (speaker, text) in enumerate(cues, start=1):
+        start, end = (f"00:00:{number:02d}{',' if srt else '.'}000", f"00:00:{number:02d}{',' if srt else '.'}900")
+        body = f"<v {speaker}>{text}</v>" if teams and not srt else f"{speaker}: {text}"
+        lines += [str(number), f"{start} --> {end}", body, ""]
+    path = write(tmp_path, "SF3.srt" if srt else "SF3.vtt", "\n".join(lines))
+    parsed = parse(path)
+    assert_well_formed(parsed)
+    # one turn per run of cues by the same speaker, starting at the run's first cue
+    runs = [(s, n) for n, (s, _) in enumerate(cues, start=1) if n == 1 or cues[n - 2][0] != s]
+    assert [(u["speaker"], u["timestamp"]) for u in parsed.units] == [(s, float(n)) for s, n in runs]
+    assert [w for u in parsed.units for w in parsed.text[u["start"]:u["end"]].split()] == \
+        [w for _, text in cues for w in text.split()]
+    assert [u["role"] == "respondent" for u in parsed.units] == [s == "SF3" for s, _ in runs]
