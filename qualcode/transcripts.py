@@ -468,7 +468,10 @@ SUPPORTED_SUFFIXES = tuple(IMPORTERS)
 
 _TS = r"(?:\d{1,2}:)?\d{1,2}:\d{2}(?:[.,]\d{1,3})?"
 _LABEL = r"(?P<label>[^\W\d_][\w.'’-]*(?:[ ](?![(\[]?\d{1,2}:\d)[\w.'’()-]+){0,3})"
-_LEADING_TS = re.compile(rf"^[\[(]?(?P<ts>{_TS})[\])]?(?:\s+|$)")
+# A timestamp opening a line: bracketed ([00:12], (1:02:03)) or with seconds
+# (00:01:02). A bare "10:30" is left alone: in a diary it is part of the text.
+_LEADING_TS = re.compile(
+    rf"^(?:[\[(](?P<ts>{_TS})[\])]|(?P<bare>\d{{1,2}}:\d{{2}}:\d{{2}}(?:[.,]\d{{1,3}})?))(?:\s+|$)")
 _COLON_LABEL = re.compile(
     rf"^(?:\*\*|__)?{_LABEL}(?:\s*[\[(]?(?P<ts>{_TS})[\])]?)?\s*(?:\*\*|__)?:(?:\*\*|__)?(?:\s+|$)")
 _BRACKET_LABEL = re.compile(rf"^\[(?P<label>[^\W\d_][^\]\n]{{0,39}}?)(?:\s+(?P<ts>{_TS}))?\]\s*:?(?:\s+|$)")
@@ -491,6 +494,9 @@ def parse_timestamp(value: str) -> float:
     return seconds + (float(f"0.{fraction}") if fraction else 0.0)
 
 
+_NUMBERED = re.compile(r"\s*(?:\d+|\([^)]*\))$")
+
+
 class Speakers:
     """Decides which labels are speakers and what role and respondent each has."""
 
@@ -500,9 +506,13 @@ class Speakers:
         self.map = {k.strip().casefold(): v.strip() for k, v in (speaker_map or {}).items()}
         self.respondent_id = respondent_id
 
+    def is_interviewer(self, key: str) -> bool:
+        """An interviewer label, also numbered or initialled: "Interviewer 2", "I1", "Int (JS)"."""
+        return key in self.interviewer or _NUMBERED.sub("", key) in self.interviewer
+
     def known(self, label: str) -> bool:
         key = label.casefold()
-        return (key in self.interviewer or key in self.map or key in GENERIC_RESPONDENT_LABELS
+        return (self.is_interviewer(key) or key in self.map or key in GENERIC_RESPONDENT_LABELS
                 or bool(_GENERIC_SPEAKER.match(label))
                 or (self.respondent_id is not None and key == self.respondent_id.casefold()))
 
@@ -520,7 +530,7 @@ class Speakers:
             if mapped.casefold() == "other":
                 return "other", None
             return "respondent", mapped
-        if key in self.interviewer:
+        if self.is_interviewer(key):
             return "interviewer", None
         return "respondent", self.respondent_id
 
@@ -542,7 +552,7 @@ def _scan_line(stripped: str):
     rest, ts = stripped, None
     lead = _LEADING_TS.match(stripped)
     if lead:
-        rest, ts = stripped[lead.end():], lead["ts"]
+        rest, ts = stripped[lead.end():], lead["ts"] or lead["bare"]
     for kind, pattern in (("colon", _COLON_LABEL), ("bracket", _BRACKET_LABEL)):
         match = pattern.match(rest)
         if match and _label_ok(match["label"].strip(), kind):
@@ -628,7 +638,7 @@ def parse_turns(text: str, speakers: Speakers) -> list[Turn]:
         lead = _LEADING_TS.match(stripped)
         content, ts = stripped, None
         if lead:
-            content, ts = stripped[lead.end():].strip(), parse_timestamp(lead["ts"])
+            content, ts = stripped[lead.end():].strip(), parse_timestamp(lead["ts"] or lead["bare"])
             if not content:  # a timestamp on its own line belongs to what follows
                 flush()
                 pending_ts = ts

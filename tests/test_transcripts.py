@@ -696,3 +696,19 @@ def test_caption_turns_merge_cues_and_keep_every_word(tmp_path, cues, teams, srt
     assert [w for u in parsed.units for w in parsed.text[u["start"]:u["end"]].split()] == \
         [w for _, text in cues for w in text.split()]
     assert [u["role"] == "respondent" for u in parsed.units] == [s == "SF3" for s, _ in runs]
+
+
+def test_clock_times_in_a_diary_stay_in_the_text(tmp_path):
+    path = write(tmp_path, "SF7.txt", "Monday\n\n10:30 went to see a client.\n\n14:00\nTeam meeting, long.\n")
+    parsed = parse(path)
+    assert unit_texts(parsed) == ["Monday", "10:30 went to see a client.", "14:00 Team meeting, long."]
+    assert all(u["timestamp"] is None for u in parsed.units)
+
+
+def test_numbered_interviewer_labels(tmp_path):
+    path = write(tmp_path, "TL3.txt", "Interviewer 1: Hello.\n\nInterviewer 2: And hi.\n\nQ3: First question?\n\n"
+                                      "TL3: Answer.\n")
+    parsed = parse(path)
+    assert [(u["speaker"], u["role"]) for u in parsed.units] == [
+        ("Interviewer 1", "interviewer"), ("Interviewer 2", "interviewer"), ("Q3", "interviewer"),
+        ("TL3", "respondent")]
