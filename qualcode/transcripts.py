@@ -924,8 +924,12 @@ def _anonymity_warnings(name: str, text: str, identifiers: list[str] | None, lan
 
 
 def _has_codings(conn, document_id: int) -> bool:
-    return bool(conn.execute("SELECT 1 FROM codings WHERE document_id = ? LIMIT 1", (document_id,)).fetchone()
-                or conn.execute("SELECT 1 FROM decisions WHERE document_id = ? LIMIT 1", (document_id,)).fetchone())
+    """Codings, reconciliation decisions or sample assignments refer to the document's positions."""
+    return bool(
+        conn.execute("SELECT 1 FROM codings WHERE document_id = ? LIMIT 1", (document_id,)).fetchone()
+        or conn.execute("SELECT 1 FROM decisions WHERE document_id = ? LIMIT 1", (document_id,)).fetchone()
+        or conn.execute("SELECT 1 FROM assignments a JOIN units u USING (unit_id) WHERE u.document_id = ? LIMIT 1",
+                        (document_id,)).fetchone())
 
 
 def delete_document(conn, document_id: int) -> None:
@@ -994,8 +998,8 @@ def import_file(
             replaced = False
             if existing is not None:
                 if _has_codings(conn, existing["document_id"]):
-                    raise ImportFailed(f"{name} already has codings, so it cannot be replaced; import the new"
-                                       " version under another file name")
+                    raise ImportFailed(f"{name} already has codings (or is in a coding sample), so it cannot be"
+                                       " replaced; import the new version under another file name")
                 delete_document(conn, existing["document_id"])
                 replaced = True
             documents.add_document(conn, name=name, text=parsed.text, source_format=parsed.source_format,

@@ -553,7 +553,7 @@ def test_replace_is_refused_when_the_document_has_codings(project, tmp_path):
                                     "origin": "manual"}])
     write(tmp_path, "SF1.txt", "Interviewer: Hello?\n\nSF1: Changed.\n")
     result = transcripts.import_paths(project, [path], replace=True)[0]
-    assert result.status == "failed" and "already has codings, so it cannot be replaced" in result.message
+    assert result.status == "failed" and "already has codings (or is in a coding sample), so it cannot be replaced" in result.message
     assert documents.get_document(project.connect(), "SF1.txt").text == document.text
 
 
@@ -712,3 +712,16 @@ def test_numbered_interviewer_labels(tmp_path):
     assert [(u["speaker"], u["role"]) for u in parsed.units] == [
         ("Interviewer 1", "interviewer"), ("Interviewer 2", "interviewer"), ("Q3", "interviewer"),
         ("TL3", "respondent")]
+
+
+def test_replace_is_refused_when_the_document_is_in_a_coding_sample(project, tmp_path):
+    path = write(tmp_path, "SF1.txt", "Interviewer: Hello?\n\nSF1: Hi there.\n")
+    transcripts.import_paths(project, [path])
+    with project.transaction() as conn:
+        coder = store.get_or_create_coder(conn, "bea")
+        unit_id = conn.execute("SELECT unit_id FROM units WHERE role = 'respondent'").fetchone()[0]
+        conn.execute("INSERT INTO assignments (coder_id, unit_id) VALUES (?, ?)", (coder, unit_id))
+    write(tmp_path, "SF1.txt", "Interviewer: Hello?\n\nSF1: Changed.\n")
+    result = transcripts.import_paths(project, [path], replace=True)[0]
+    assert result.status == "failed" and "is in a coding sample" in result.message
+    assert project.connect().execute("SELECT COUNT(*) FROM assignments").fetchone()[0] == 1
