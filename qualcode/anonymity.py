@@ -90,6 +90,10 @@ def mask(text: str, kind: str = "") -> str:
         else:
             out.append(MASK_CHAR)
             kept_in_word += 1 if word_index else 0
+    if MASK_CHAR not in out and alnum_total:
+        # initials of one-letter words would show everything: hide the last one
+        last = max(i for i, ch in enumerate(out) if ch.isalnum())
+        out[last] = MASK_CHAR
     return "".join(out)
 
 
@@ -99,7 +103,9 @@ _EMAIL = re.compile(r"(?<![\w.+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9
 
 _URL = re.compile(
     r"(?:\bhttps?://|\bwww\.)[^\s<>\"'()\[\]{}]+"
-    r"|\b(?:[a-z0-9-]+\.)+(?:com|org|net|info|io|edu|gov|co\.uk|org\.uk|ac\.uk|gov\.uk|nhs\.uk|uk|ly|me)\b"
+    # A bare domain starts only at the start of a dotted word, and its labels never give
+    # back characters (possessive ++), so a long run like a.a.a.a… is scanned in linear time.
+    r"|(?<![\w.@-])(?:[a-z0-9-]+\.)++(?:com|org|net|info|io|edu|gov|uk|ly|me)\b"
     r"(?:/[^\s<>\"'()\[\]{}]*)?",
     re.IGNORECASE,
 )
@@ -391,7 +397,6 @@ def _heuristic_name_spans(text: str, language: str, skip: list[tuple[int, int]])
             return True
         return text[position] == ":"
 
-    flagged: list[tuple[int, int]] = []
     flagged_words: set[int] = set()
     for index, (start, end, word) in enumerate(words):
         if not _TITLE_CASE.fullmatch(_base(word)):
@@ -414,42 +419,36 @@ def _heuristic_name_spans(text: str, language: str, skip: list[tuple[int, int]])
         else:
             name = strength >= 1 or (cued and not _is_common(word, probs))
         if name:
-            flagged.append((index, index))
             flagged_words.add(index)
 
     # Capitalised words listed with a name are names too: "Ruth, Kwame and Dev".
-    changed = True
-    while changed:
-        changed = False
-        for index in sorted(flagged_words):
-            for neighbour, joined_by_and in _list_neighbours(index, words, text):
-                if neighbour in flagged_words:
-                    continue
-                word = words[neighbour][2]
-                if (_TITLE_CASE.fullmatch(_base(word)) and word.lower() not in _NOT_NAMES
-                        and not sentence_start(neighbour)
-                        and not _inside(words[neighbour][0], skip_sorted, skip_starts)
-                        and (joined_by_and or not _is_common(_base(word), probs))):
-                    flagged.append((neighbour, neighbour))
-                    flagged_words.add(neighbour)
-                    changed = True
+    pending = sorted(flagged_words)
+    while pending:
+        index = pending.pop()
+        for neighbour, joined_by_and in _list_neighbours(index, words, text):
+            if neighbour in flagged_words:
+                continue
+            word = words[neighbour][2]
+            if (_TITLE_CASE.fullmatch(_base(word)) and word.lower() not in _NOT_NAMES
+                    and not sentence_start(neighbour)
+                    and not _inside(words[neighbour][0], skip_sorted, skip_starts)
+                    and (joined_by_and or not _is_common(_base(word), probs))):
+                flagged_words.add(neighbour)
+                pending.append(neighbour)
 
+    grow = _Grower(words, text, probs, skip_sorted, skip_starts)
     # A word found as (part of) a name names the same person wherever else it is capitalised.
     named_words = set()
-    for first, _ in flagged:
-        named_words.add(_base(words[first][2]))
-    flagged_indexes = {first for first, _ in flagged}
-    grown = _grow(flagged, words, text, probs, skip_sorted, skip_starts)
-    for first, last in grown:
+    for first, last in {grow(index) for index in flagged_words}:
         for position in range(first, last + 1):
-            word = words[position][2]
-            if not _is_common(_base(word), probs) and _TITLE_CASE.fullmatch(_base(word)):
-                named_words.add(_base(word))
+            base = _base(words[position][2])
+            if position in flagged_words or (_TITLE_CASE.fullmatch(base) and not _is_common(base, probs)):
+                named_words.add(base)
     for index, (start, _end, word) in enumerate(words):
-        if index not in flagged_indexes and _base(word) in named_words and not _inside(start, skip_sorted, skip_starts):
-            flagged.append((index, index))
+        if index not in flagged_words and _base(word) in named_words and not _inside(start, skip_sorted, skip_starts):
+            flagged_words.add(index)
     spans: list[_Span] = []
-    for first, last in _grow(flagged, words, text, probs, skip_sorted, skip_starts):
+    for first, last in sorted({grow(index) for index in flagged_words}):
         end = words[last][1]
         if text[end - 2:end] in ("'s", "’s"):
             end -= 2
@@ -494,20 +493,35 @@ def _relation_cue(index: int, words: list[tuple[int, int, str]], text: str) -> b
     return False
 
 
-def _grow(flagged, words, text, probs, skip_sorted, skip_starts) -> list[tuple[int, int]]:
-    """Grow each flagged word over neighbouring capitalised words: Sarah Whitfield, Jo Pemberton."""
-    count = len(words)
-    grown = []
-    for first, last in flagged:
-        while last + 1 < count and text[words[last][1]:words[last + 1][0]] == " " and _TITLE_CASE.fullmatch(
-                words[last + 1][2]) and words[last + 1][2].lower() not in _NOT_NAMES:
-            last += 1
-        while first > 0 and text[words[first - 1][1]:words[first][0]] == " " and _TITLE_CASE.fullmatch(
-                words[first - 1][2]) and not _is_common(words[first - 1][2], probs) and not _inside(
-                words[first - 1][0], skip_sorted, skip_starts):
-            first -= 1
-        grown.append((first, last))
-    return grown
+class _Grower:
+    """Grows a flagged word over neighbouring capitalised words (Sarah Whitfield, Jo Pemberton).
+
+    The reach of each word is computed once, so a text of many capitalised
+    words in a row takes linear time.
+    """
+
+    def __init__(self, words, text, probs, skip_sorted, skip_starts):
+        count = len(words)
+
+        def joined(left: int) -> bool:
+            return text[words[left][1]:words[left + 1][0]] == " "
+
+        # right[i]: the last word the run from i extends to (names grow right over any capitalised word)
+        self.right = list(range(count))
+        for index in range(count - 2, -1, -1):
+            following = words[index + 1][2]
+            if joined(index) and _TITLE_CASE.fullmatch(following) and following.lower() not in _NOT_NAMES:
+                self.right[index] = self.right[index + 1]
+        # left[i]: the first word; growing left only over words that are not everyday words
+        self.left = list(range(count))
+        for index in range(1, count):
+            previous = words[index - 1][2]
+            if joined(index - 1) and _TITLE_CASE.fullmatch(previous) and not _is_common(previous, probs) and \
+                    not _inside(words[index - 1][0], skip_sorted, skip_starts):
+                self.left[index] = self.left[index - 1]
+
+    def __call__(self, index: int) -> tuple[int, int]:
+        return self.left[index], self.right[index]
 
 
 # -- names: a trained pipeline when there is one ---------------------------------
@@ -561,11 +575,17 @@ _PRIORITY = {kind: rank for rank, kind in enumerate(
 
 
 def _resolve_overlaps(spans: list[_Span]) -> list[_Span]:
-    chosen: list[_Span] = []
+    chosen: list[_Span] = []  # kept sorted by start; chosen spans never overlap
+    starts: list[int] = []
     for span in sorted(spans, key=lambda s: (_PRIORITY[s.kind], s.start, -(s.end - s.start))):
-        if all(span.end <= c.start or span.start >= c.end for c in chosen):
-            chosen.append(span)
-    return sorted(chosen, key=lambda s: (s.start, s.end))
+        position = bisect.bisect_left(starts, span.start)
+        if position > 0 and chosen[position - 1].end > span.start:
+            continue
+        if position < len(chosen) and chosen[position].start < span.end:
+            continue
+        chosen.insert(position, span)
+        starts.insert(position, span.start)
+    return chosen
 
 
 def scan_text(

@@ -280,6 +280,30 @@ def test_mask_keeps_shape_and_never_shows_the_whole_match(text, kind):
         assert masked != text
 
 
+@given(st.lists(st.sampled_from(list("aAbB zZ019.,:;@/-+()[]\n'’&£") + [
+    "Dr ", "Sarah", "Road", "March", "07700 ", "LS6 2QT", "x@y.org", "Delroy", " and ", "12 ", "2019", "www.",
+]), max_size=80).map("".join))
+def test_findings_are_ordered_disjoint_slices_with_masked_text_of_the_same_length(text):
+    findings = scan_text(text, identifiers=["sarah"], names="heuristic")
+    previous_end = 0
+    for finding in findings:
+        assert previous_end <= finding.start < finding.end <= len(text)
+        assert finding.kind in anonymity.KINDS
+        assert len(finding.masked) == finding.end - finding.start
+        line_start = text.rfind("\n", 0, finding.start) + 1
+        assert finding.line == text.count("\n", 0, finding.start) + 1
+        assert finding.column == finding.start - line_start + 1
+        previous_end = finding.end
+
+
+def test_long_runs_of_odd_text_scan_in_linear_time():
+    scan_text("warm up", names="heuristic")
+    for text in ("Dr " * 10000, "Sarah and " * 5000, "a." * 5000, "Leeds Leeds. " * 5000, "0" * 20000):
+        start = time.perf_counter()
+        scan_text(text, names="heuristic")
+        assert time.perf_counter() - start < 5, text[:10]
+
+
 def test_findings_never_hold_the_whole_match():
     text = (LABELLED_SET / "ex03.txt").read_text(encoding="utf-8") + (LABELLED_SET / "ex31.txt").read_text(
         encoding="utf-8")
