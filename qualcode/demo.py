@@ -266,6 +266,40 @@ def _stage_fill(ctx: dict) -> Step:
     ], command=command)
 
 
+def _stage_quotes(ctx: dict) -> Step:
+    from qualcode.errors import QualcodeError
+    from qualcode.quotes import collect_quotations, write_quotes
+
+    title = "Quote tables"
+    coder, note = _report_coder(ctx)
+    label = "{role} {number}, {site}"
+    command = f'qualcode quotes{_coder_option(coder)} --per-theme 3 --max-words 60 --label "{label}" --out outputs/quotes.docx'
+    if coder is None:
+        return Step(title, ["Skipped: no coder has coded anything yet."], command=command)
+    project = ctx["project"]
+    try:
+        result = collect_quotations(project.connect(), coder=coder, per_theme=3, max_words=60, label=label,
+                                    language=project.language)
+    except QualcodeError as exc:
+        return Step(title, [f"Skipped: {exc}"], command=command)
+    for name in ("quotes.docx", "quotes.xlsx", "quotes.md"):
+        write_quotes(result, ctx["outputs"] / name, force=True)
+    lines = [
+        f"Wrote outputs/quotes.docx, quotes.xlsx and quotes.md: {len(result.quotations)} quotations, 3 per theme "
+        f"spread across respondents, cut at sentence boundaries to about 60 words ({note}). The first two themes:",
+        "",
+    ]
+    shown_themes: list[str] = []
+    for quotation in result.quotations:
+        if quotation.theme not in shown_themes:
+            if len(shown_themes) == 2:
+                break
+            shown_themes.append(quotation.theme)
+            lines.append(f"{quotation.theme}")
+        lines.append(f"  “{quotation.text}” ({quotation.label})")
+    return Step(title, lines, command=command)
+
+
 def _stage_participants(ctx: dict) -> Step:
     from qualcode.errors import QualcodeError
     from qualcode.participants import participant_table
@@ -410,6 +444,7 @@ STAGES: list[Stage] = [
     _stage_theme_counts,
     _stage_matrix,
     _stage_fill,
+    _stage_quotes,
     _stage_participants,
 ]
 
