@@ -725,3 +725,16 @@ def test_replace_is_refused_when_the_document_is_in_a_coding_sample(project, tmp
     result = transcripts.import_paths(project, [path], replace=True)[0]
     assert result.status == "failed" and "is in a coding sample" in result.message
     assert project.connect().execute("SELECT COUNT(*) FROM assignments").fetchone()[0] == 1
+
+
+@pytest.mark.parametrize("name, respondent_units, first_respondent_text", [
+    ("SF1.txt", 3, "About six years now. Before that I did housing support."),
+    ("SF3.vtt", 1, "Yeah, I can hear you fine. My camera is off."),
+    ("TL4.srt", 1, "I trained as a nurse. Then I moved to the voluntary sector."),
+])
+def test_tiny_fixture_transcripts(name, respondent_units, first_respondent_text):
+    parsed = parse(FIXTURES / name)
+    respondent = unit_texts(parsed, "respondent")
+    assert len(respondent) == respondent_units and respondent[0] == first_respondent_text
+    assert unit_texts(parsed, "interviewer")  # every fixture has interviewer turns
+    assert_well_formed(parsed)
