@@ -66,6 +66,19 @@ def quotes(
     render_table(df, fmt, title=f"Quotations — coder {result.coder}")
 
 
+def _set_exemplar(project, coding_id: int, marked: bool) -> None:
+    from qualcode.cli._util import notice, open_project
+    from qualcode.quotes import mark_exemplar
+
+    proj = open_project(project)
+    with proj.transaction() as conn:
+        changed = mark_exemplar(conn, coding_id, marked)
+    if marked:
+        notice(f"Coding {coding_id} {'marked as an exemplar' if changed else 'was already an exemplar'}.")
+    else:
+        notice(f"Coding {coding_id} {'is no longer an exemplar' if changed else 'was not an exemplar'}.")
+
+
 @quotes_app.command("mark")
 def mark(
     coding_id: Annotated[int, typer.Argument(help="Coding id (the id column of 'qualcode quotes').")],
@@ -77,13 +90,7 @@ def mark(
 
         qualcode quotes mark 412
     """
-    from qualcode.cli._util import notice, open_project
-    from qualcode.quotes import mark_exemplar
-
-    proj = open_project(project)
-    with proj.transaction() as conn:
-        changed = mark_exemplar(conn, coding_id, True)
-    notice(f"Coding {coding_id} {'marked as an exemplar' if changed else 'was already an exemplar'}.")
+    _set_exemplar(project, coding_id, True)
 
 
 @quotes_app.command("unmark")
@@ -97,13 +104,7 @@ def unmark(
 
         qualcode quotes unmark 412
     """
-    from qualcode.cli._util import notice, open_project
-    from qualcode.quotes import mark_exemplar
-
-    proj = open_project(project)
-    with proj.transaction() as conn:
-        changed = mark_exemplar(conn, coding_id, False)
-    notice(f"Coding {coding_id} {'is no longer an exemplar' if changed else 'was not an exemplar'}.")
+    _set_exemplar(project, coding_id, False)
 
 
 def register(app: typer.Typer) -> None:
