@@ -600,9 +600,9 @@ def scan_text(
     ``identifiers`` is the study's list of real names and places, matched
     case-insensitively on word boundaries (reported as kind ``identifier``).
     ``language`` selects the name heuristic's word frequencies. ``names``
-    chooses how names are found: ``auto`` (a trained English pipeline when
-    one is installed, else the heuristic), ``ner``, ``heuristic`` or
-    ``none``. Redaction placeholders, speaker labels and respondent ids are
+    chooses how names are found: ``auto`` (for English, a trained English
+    pipeline when one is installed, else the heuristic; for other languages
+    no name detection), ``ner``, ``heuristic`` or ``none``. Redaction placeholders, speaker labels and respondent ids are
     never findings.
     """
     if names not in NAME_METHODS:
@@ -615,7 +615,12 @@ def scan_text(
     skip += [(s.start, s.end) for s in spans]  # a name inside an e-mail address is the e-mail's
     method = names
     if method == "auto":
-        method = "ner" if language == "en" and installed_ner_pipeline() else "heuristic"
+        # The heuristic reads capitalisation the English way; in German every noun is capitalised.
+        # Other languages get the structured kinds and the identifiers list only.
+        if language != "en":
+            method = "none"
+        else:
+            method = "ner" if installed_ner_pipeline() else "heuristic"
     if method == "ner":
         model = installed_ner_pipeline()
         if model is None:

@@ -336,6 +336,28 @@ def test_ner_method_needs_an_installed_pipeline():
         assert [f.kind for f in scan_text("SF4: I rang Delroy.")] == ["name"]
 
 
+def test_ner_route_with_a_stand_in_pipeline(monkeypatch):
+    """The NER route's filtering, tested with a rule-based stand-in for a trained pipeline."""
+    import spacy
+
+    nlp = spacy.blank("en")
+    ruler = nlp.add_pipe("entity_ruler")
+    ruler.add_patterns([{"label": "PERSON", "pattern": "Delroy"}, {"label": "ORG", "pattern": "CMHT"},
+                        {"label": "GPE", "pattern": "Leeds"}, {"label": "DATE", "pattern": "Monday"},
+                        {"label": "PERSON", "pattern": "SF4"}])
+    monkeypatch.setattr(anonymity, "installed_ner_pipeline", lambda: "en_core_web_sm")
+    monkeypatch.setattr(anonymity, "_load_ner", lambda name: nlp)
+    text = "SF4: On Monday I rang Delroy at the CMHT in [Leeds], then went to Leeds."
+    assert found(text, names="ner") == [("name", "Delroy"), ("name", "Leeds")]
+    assert found(text, names="auto") == found(text, names="ner")
+    assert found(text, names="auto", language="de") == []
+
+
+def test_other_languages_get_no_name_heuristic_by_default():
+    text = "Ich habe Delroy am Montag angerufen: 07700 900 461."
+    assert kinds(text, names="auto", language="de") == ["phone"]
+
+
 # -- the labelled set -----------------------------------------------------------------------
 
 def _row(rows, kind):
