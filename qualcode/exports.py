@@ -45,6 +45,12 @@ def check_overwrite(path: Path | str, force: bool) -> Path:
     return path
 
 
+def _default_file_mode() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 @contextlib.contextmanager
 def atomic_write(path: Path | str, force: bool = False) -> Iterator[Path]:
     """``with atomic_write(out, force) as tmp:`` write to ``tmp``; it replaces ``out`` on success."""
@@ -54,6 +60,9 @@ def atomic_write(path: Path | str, force: bool = False) -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         yield tmp
+        # mkstemp creates files readable by the owner only; give the output the
+        # mode an ordinary new file would get (or keep the replaced file's mode).
+        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else _default_file_mode())
         os.replace(tmp, path)
     finally:
         if tmp.exists():

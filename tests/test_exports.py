@@ -53,3 +53,14 @@ def test_markdown_and_latex():
     assert exports.markdown_table(df).splitlines()[2] == "| A\\|B | 1 |"
     tex = exports.latex_table(df, caption="Themes")
     assert r"\toprule" in tex and r"50\% \& more & 2 \\" in tex
+
+
+def test_written_files_get_an_ordinary_mode(tmp_path):
+    import os
+
+    mask = os.umask(0o022)
+    try:
+        exports.write_table(pd.DataFrame({"a": [1]}), tmp_path / "t.csv")
+    finally:
+        os.umask(mask)
+    assert (tmp_path / "t.csv").stat().st_mode & 0o777 == 0o644
