@@ -738,3 +738,22 @@ def test_tiny_fixture_transcripts(name, respondent_units, first_respondent_text)
     assert len(respondent) == respondent_units and respondent[0] == first_respondent_text
     assert unit_texts(parsed, "interviewer")  # every fixture has interviewer turns
     assert_well_formed(parsed)
+
+
+TRICKY_RTF = (r"{\rtf1\ansi\ansicpg1252{\fonttbl{\f0\fswiss\fcharset0 Arial;}{\f1\fcharset204 Times;}}"
+              r"{\colortbl;\red0\green0\blue0;}{\*\generator Msftedit;}\uc1\pard Caf\'e9 \u8217?ok\u8220\'93"
+              r" x\uc0\u8212 y \f1\'cf\'f0\f0 {\field{\*\fldinst{HYPERLINK ""http://x.org""}}{\fldrslt{link}}}"
+              r" end\line next\tab t\par\pard\intbl a\cell b\cell\row {\pict\pngblip 89504e47}\~nb\-sp\_h\\ \{ \}"
+              r" \uc2\u12354\'82\'a0abc}trailing")
+
+
+def test_rtf_reader_matches_striprtf():
+    from striprtf.striprtf import rtf_to_text as reference
+
+    samples = [TRICKY_RTF]
+    example = Path(__file__).resolve().parent.parent / "transcripts_example" / "SF8.rtf"
+    if example.exists():
+        samples.append(example.read_text(encoding="cp1252"))
+    for sample in samples:
+        assert transcripts.rtf_to_text(sample) == reference(sample, encoding="cp1252", errors="replace")
+    assert "Café ’ok“ x—y Пр" in transcripts.rtf_to_text(TRICKY_RTF)
