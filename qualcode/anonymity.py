@@ -746,10 +746,18 @@ def check_files(
 ) -> list[dict]:
     """Findings in transcript files not yet imported; rows as in :func:`check_documents`, named by path.
 
-    Every file is read before any is scanned, so a bad file fails the check
-    at once with a message naming it.
+    Folders are searched recursively for supported transcript files, as
+    ``qualcode import`` does. Every file is read before any is scanned, so a
+    bad file fails the check at once with a message naming it.
     """
-    texts = [(str(path), read_file_text(path, interviewer_labels=interviewer_labels)) for path in paths]
+    from qualcode.errors import InputError
+    from qualcode.transcripts import collect_files
+
+    files = collect_files(paths)
+    if not files:
+        raise InputError(f"no transcript files in {', '.join(str(p) for p in paths)}; qualcode reads .txt, .md,"
+                         " .docx, .odt, .rtf, .vtt and .srt files")
+    texts = [(str(path), read_file_text(path, interviewer_labels=interviewer_labels)) for path in files]
     rows: list[dict] = []
     for name, text in texts:
         rows += _rows(name, scan_text(text, identifiers=identifiers, language=language, names=names))

@@ -432,6 +432,19 @@ def test_check_documents_on_a_project(tiny_project):
         anonymity.check_documents(conn, ["SF99"])
 
 
+def test_check_files_searches_folders(tmp_path):
+    (tmp_path / "batch" / "deep").mkdir(parents=True)
+    (tmp_path / "batch" / "deep" / "SF3.txt").write_text("SF3: see www.example.org today\n", encoding="utf-8")
+    (tmp_path / "batch" / "notes.pdf").write_bytes(b"%PDF")
+    rows = anonymity.check_files([tmp_path / "batch"], names="heuristic")
+    assert [(Path(r["document"]).name, r["kind"]) for r in rows] == [("SF3.txt", "url")]
+
+
+def test_read_file_text_refuses_a_folder(tmp_path):
+    with pytest.raises(InputError, match="is a folder"):
+        anonymity.read_file_text(tmp_path)
+
+
 def test_check_files_reads_text_and_caption_files(tmp_path):
     (tmp_path / "SF1.txt").write_text("Interviewer: Hi\r\nSF1: Mail me, ann@example.org.\r\n", encoding="utf-8")
     (tmp_path / "SF2.vtt").write_text(
@@ -444,8 +457,8 @@ def test_check_files_reads_text_and_caption_files(tmp_path):
 @pytest.mark.parametrize("setup, message", [
     (lambda p: p.write_bytes(b""), "is empty"),
     (lambda p: p.write_bytes(b"  \n\n"), "is empty"),
-    (lambda p: None, "does not exist"),
-    (lambda p: p.mkdir(), "is a folder"),
+    (lambda p: None, "no such file or folder"),
+    (lambda p: p.mkdir(), "no transcript files in"),
 ])
 def test_check_files_bad_input(tmp_path, setup, message):
     path = tmp_path / "SF1.txt"

@@ -63,6 +63,7 @@ def test_table_format_and_document_selection(project):
     result = invoke(project, "SF9")
     assert result.exit_code == 0, result.output
     assert "SF9.txt:1:17" in result.stdout and "B•••••••••" in result.stdout
+    assert "column" not in result.stdout  # the table shows where, kind and masked only
     clean = invoke(project, "SF1.txt", "TL1")
     assert clean.exit_code == 0, clean.output
     assert clean.stdout == ""

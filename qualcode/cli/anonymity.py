@@ -37,9 +37,11 @@ def check_anonymity(
 
     Each finding is printed as file:line:column, its kind and the match with
     most of it masked (de•••• d•••••); the full text is never printed.
-    Redaction placeholders ([named organisation], xxxx, [SF3]), speaker
-    labels and respondent ids are not findings. Exit code 0 (also when
+    Redaction placeholders (\\[named organisation], xxxx, \\[SF3]), speaker
+    labels and respondent ids are not findings. With --files, folders are
+    searched for transcripts as by 'qualcode import'. Exit code 0 (also when
     something is found, unless --fail-on-findings: then 3); 1 for errors.
+    See docs/anonymity.md for what is detected and how well.
 
     Example:
 
@@ -65,7 +67,9 @@ def check_anonymity(
             project.close()
         rows = anonymity.check_files([Path(t) for t in targets], identifiers=listed, language=language,
                                      names=names, interviewer_labels=labels)
-        checked = len(targets)
+        from qualcode.transcripts import collect_files
+
+        checked = len(collect_files(targets))
     else:
         project = open_project(project_dir)
         try:
@@ -79,8 +83,11 @@ def check_anonymity(
     import pandas as pd
 
     table = pd.DataFrame(rows, columns=anonymity.FINDING_COLUMNS)
-    if rows or fmt != "table":
-        render_table(table, fmt, title="Likely identifiers (masked)" if fmt == "table" else None)
+    if fmt != "table":
+        render_table(table, fmt)
+    elif rows:
+        # on screen, "where" already says document, line and column
+        render_table(table[["where", "kind", "masked"]], fmt, title="Likely identifiers (masked)")
     what = "file" if files else "document"
     plural = "" if checked == 1 else "s"
     if rows:
