@@ -1062,7 +1062,7 @@ def import_file(
             text = conn.execute("SELECT text FROM documents WHERE document_id = ?", (existing[0],)).fetchone()[0]
             result.status, result.document, result.respondent = "unchanged", name, existing["respondent_id"]
             result.units = len(units)
-            result.words = sum(count_words(text[u[0]:u[1]]) for u in units)
+            result.words = count_words("\n".join(text[u[0]:u[1]] for u in units))
             result.message = "already imported (same content)"
             return result
         if existing is not None and not replace:
@@ -1100,7 +1100,7 @@ def import_file(
                                  replaced=replaced, format=parsed.source_format)
         result.status, result.document, result.respondent = "imported", name, parsed.respondent_id
         result.units = len(parsed.units)
-        result.words = sum(count_words(parsed.text[u["start"]:u["end"]]) for u in parsed.units)
+        result.words = count_words("\n".join(parsed.text[u["start"]:u["end"]] for u in parsed.units))
         result.message = "replaced the earlier version" if replaced else ""
         if findings:
             result.message = (result.message + "; " if result.message else "") + \
