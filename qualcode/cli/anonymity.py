@@ -65,11 +65,12 @@ def check_anonymity(
         labels = project.interviewer_labels if project else None
         if project:
             project.close()
-        rows = anonymity.check_files([Path(t) for t in targets], identifiers=listed, language=language,
-                                     names=names, interviewer_labels=labels)
         from qualcode.transcripts import collect_files
 
-        checked = len(collect_files(targets))
+        paths = collect_files(targets)  # folders searched once, here, so the summary can count the files
+        rows = anonymity.check_files(paths or [Path(t) for t in targets], identifiers=listed, language=language,
+                                     names=names, interviewer_labels=labels)
+        checked = len(paths)
     else:
         project = open_project(project_dir)
         try:
