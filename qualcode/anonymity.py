@@ -387,12 +387,21 @@ def _heuristic_name_spans(text: str, language: str, skip: list[tuple[int, int]])
     count = len(words)
 
     def sentence_start(index: int) -> bool:
-        start = words[index][0]
-        position = start - 1
-        while position >= 0 and text[position] in " \t\"'“‘(—–-":
-            if text[position] in "—–-" and position > 0 and text[position - 1] == " ":
+        position = words[index][0] - 1
+        while position >= 0:
+            char = text[position]
+            if char in " \t\"'“‘”’()":
+                position -= 1
+            elif char in "—–-" and position > 0 and text[position - 1] == " ":
                 return False  # after a dash mid-sentence
-            position -= 1
+            elif char == "]":
+                # a bracketed note ([laughs], [SF8]) is transparent: look before it
+                opening = text.rfind("[", 0, position)
+                if opening < 0 or "\n" in text[opening:position]:
+                    return False
+                position = opening - 1
+            else:
+                break
         if position < 0 or text[position] == "\n" or text[position] in _SENTENCE_END:
             return True
         return text[position] == ":"
