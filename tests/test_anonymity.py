@@ -212,6 +212,20 @@ def test_name_negatives(text):
     assert "name" not in kinds(text)
 
 
+@pytest.mark.parametrize("text, expected", [
+    ("NHS number 943 476 5919 on file", "943 476 5919"),
+    ("nhs no. 943-476-5919.", "943-476-5919"),
+    ("(9434765919)", "9434765919"),
+])
+def test_nhs_numbers_with_a_valid_check_digit(text, expected):
+    assert found(text) == [("identifier", expected)]
+
+
+@pytest.mark.parametrize("text", ["943 476 5918", "1234567890", "ref 2023 118 4471", "943 4765 919"])
+def test_nhs_number_negatives(text):
+    assert "identifier" not in kinds(text)
+
+
 # -- what is never a finding ---------------------------------------------------------
 
 @pytest.mark.parametrize("text", [
