@@ -21,7 +21,9 @@ does not grow with the corpus. In each paragraph:
 
 Each (unit, code) with a surviving match becomes one coding over the chosen
 unit (sentence, paragraph or turn) with origin ``rule``, the codebook version,
-and a ``detail`` saying which rule matched which words. A run replaces the
+and a ``detail`` saying which rule matched which words (``rule``, ``kind``,
+``matched``, ``start``, ``end`` of the first match, the ``unit`` key, and
+``matches`` listing up to 20 when there are several). A run replaces the
 coder's earlier rule codings (in the documents it covers) in one transaction;
 codings made by hand or imported are never touched.
 """
@@ -33,6 +35,7 @@ import json
 import sqlite3
 import time
 from bisect import bisect_right
+from itertools import islice
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -78,8 +81,10 @@ class _Rule:
     index: int
     text: str  # the phrase, the pattern as JSON, or the regex
 
-    def describe(self) -> str:
-        return f"{self.kind} {self.index + 1}: {self.text}"
+    description: str = ""  # computed once: every match of this rule shares the string
+
+    def __post_init__(self) -> None:
+        self.description = f"{self.kind} {self.index + 1}: {self.text}"
 
 
 @dataclass
@@ -124,7 +129,7 @@ class RuleSet:
                 label = f"{key}\x1fpattern\x1f{index}"
                 rule = _Rule(key, "pattern", index, json.dumps(pattern, ensure_ascii=False))
                 self.rules[nlp.vocab.strings.add(label)] = rule
-                self._add_pattern(label, pattern, rule.describe())
+                self._add_pattern(label, pattern, rule.description)
             for index, expression in enumerate(rules.get("regex", [])):
                 try:
                     compiled = regex.compile(expression, regex_flags())
@@ -150,6 +155,7 @@ class RuleSet:
         # codes named in another code's 'unless' must be decided first
         self.order = _topological(self.codes)
         self.rank = {key: position for position, key in enumerate(self.order)}
+        self.code_vetoes = any(code.unless_codes for code in self.codes.values())
         self.has_phrases = len(self.phrase_matcher) > 0
         self.has_patterns = len(self.matcher) > 0
 
@@ -166,15 +172,17 @@ class RuleSet:
         return roles
 
     def match(self, doc, text: str, sentence_starts: list[int], eligible: list[str], where: str):
-        """Surviving matches in one paragraph: ``{(sentence index, code key): [match dicts]}``.
+        """Surviving matches in one paragraph: ``{(sentence index, code key): [matches]}``.
 
-        ``eligible`` lists the codes whose roles/speakers allow this paragraph;
-        offsets in the match dicts are relative to the paragraph.
+        A match is a tuple (rule description, kind, matched text, start, end)
+        with offsets relative to the paragraph (tuples, not dicts: a large
+        corpus holds many). ``eligible`` lists the codes whose roles/speakers
+        allow this paragraph.
         """
         if not eligible:
             return {}
         eligible_set = set(eligible)
-        positives: dict[tuple[int, str], list[dict]] = {}
+        positives: dict[tuple[int, str], list[tuple]] = {}
         vetoed: set[tuple[int, str]] = set()
 
         def sentence_of(char: int) -> int:
@@ -184,17 +192,17 @@ class RuleSet:
         if self.has_patterns:
             spans += self.matcher(doc)
         for match_id, start, end in spans:
-            span = doc[start:end]
             rule = self.rules.get(match_id)
             if rule is not None:
                 if rule.code in eligible_set:
-                    positives.setdefault((sentence_of(span.start_char), rule.code), []).append(
-                        {"rule": rule.describe(), "kind": rule.kind, "matched": span.text,
-                         "start": span.start_char, "end": span.end_char})
+                    span = doc[start:end]
+                    start_char, end_char = span.start_char, span.end_char
+                    positives.setdefault((sentence_of(start_char), rule.code), []).append(
+                        (rule.description, rule.kind, text[start_char:end_char], start_char, end_char))
                 continue
             code = self.vetoes.get(match_id)
             if code is not None:
-                vetoed.add((sentence_of(span.start_char), code))
+                vetoed.add((sentence_of(doc[start].idx), code))
         for key in eligible:
             for rule, compiled in self.codes[key].regexes:
                 try:
@@ -202,25 +210,29 @@ class RuleSet:
                         if found.end() == found.start():
                             continue
                         positives.setdefault((sentence_of(found.start()), key), []).append(
-                            {"rule": rule.describe(), "kind": "regex", "matched": found.group(0),
-                             "start": found.start(), "end": found.end()})
+                            (rule.description, "regex", found.group(0), found.start(), found.end()))
                 except TimeoutError:
                     raise CodebookError(
                         f"code '{key}': regex {rule.index + 1} ({rule.text}) took more than {REGEX_TIMEOUT_SECONDS:g} s"
                         f" on one paragraph of {where}; it backtracks catastrophically — rewrite nested repeats"
                         " such as (a|a)* or (x+)+"
                     ) from None
-        applied: dict[tuple[int, str], list[dict]] = {}
-        rank = self.rank
-        for (sentence, key), matches in sorted(positives.items(), key=lambda item: (rank[item[0][1]], item[0][0])):
+        applied: dict[tuple[int, str], list[tuple]] = {}
+        items = positives.items()
+        if self.code_vetoes:  # codes named in 'unless' are decided first
+            rank = self.rank
+            items = sorted(items, key=lambda item: rank[item[0][1]])
+        for (sentence, key), matches in items:
             if (sentence, key) in vetoed:
                 continue
-            if any((sentence, other) in applied for other in self.codes[key].unless_codes):
+            if self.code_vetoes and any((sentence, other) in applied for other in self.codes[key].unless_codes):
                 continue
-            unique: dict[tuple[int, int], dict] = {}
-            for found in sorted(matches, key=lambda m: (m["start"], m["end"])):
-                unique.setdefault((found["start"], found["end"]), found)  # one rule per matched span
-            applied[(sentence, key)] = list(unique.values())
+            if len(matches) > 1:
+                unique: dict[tuple[int, int], tuple] = {}
+                for found in sorted(matches, key=lambda m: (m[3], m[4])):
+                    unique.setdefault((found[3], found[4]), found)  # one rule per matched span
+                matches = list(unique.values())
+            applied[(sentence, key)] = matches
         return applied
 
 
@@ -280,14 +292,18 @@ def _cached_sentences(conn: sqlite3.Connection, unit_ids: list[int]) -> dict[int
     return cached
 
 
-def _paragraph_texts(conn: sqlite3.Connection, paragraphs: list[tuple]) -> Iterator[tuple[str, int]]:
-    """(paragraph text, index into ``paragraphs``), one document's text in memory at a time."""
+def _paragraph_texts(conn: sqlite3.Connection, paragraphs: list[tuple]) -> Iterator[tuple[str, tuple[int, str]]]:
+    """(paragraph text, (index into ``paragraphs``, text)), one document's text in memory at a time.
+
+    The text rides along as context because ``Doc.text`` rebuilds it token by token.
+    """
     current_id, current_text = None, ""
     for index, row in enumerate(paragraphs):
         if row[1] != current_id:
             current_id = row[1]
             current_text = conn.execute("SELECT text FROM documents WHERE document_id = ?", (current_id,)).fetchone()[0]
-        yield current_text[row[5]:row[6]], index
+        text = current_text[row[5]:row[6]]
+        yield text, (index, text)
 
 
 def _codebook_nodes(conn: sqlite3.Connection, codebook, language: str):
@@ -362,9 +378,8 @@ def apply_codebook(
     eligible_cache: dict[tuple[str, str | None, str | None], list[str]] = {}
     texts = _paragraph_texts(conn, paragraphs)
     done = 0
-    for doc, index in nlp.pipe(texts, as_tuples=True, batch_size=BATCH_SIZE, n_process=jobs):
+    for doc, (index, text) in nlp.pipe(texts, as_tuples=True, batch_size=BATCH_SIZE, n_process=jobs):
         unit_id, document_id, name, seq, turn, p_start, p_end, speaker, role, respondent = paragraphs[index]
-        text = doc.text
         tokens += len(doc)
         spans = cached.get(unit_id)
         if spans is None:
@@ -394,9 +409,9 @@ def apply_codebook(
                 known = unit_spans.get(unit_key)
                 unit_spans[unit_key] = (document_id, known[1] if known else p_start, p_end, respondent)
             bucket = hits.setdefault((unit_key, key), [])
-            for match in matches:
+            for description, kind, matched, start, end in matches:
                 if len(bucket) < MAX_MATCHES_IN_DETAIL:
-                    bucket.append({**match, "start": match["start"] + p_start, "end": match["end"] + p_start})
+                    bucket.append((description, kind, matched, start + p_start, end + p_start))
         done += 1
         if progress is not None and (done % 64 == 0 or done == total):
             progress(done, total)
@@ -439,19 +454,30 @@ def apply_codebook(
         replaced = delete_codings(conn, coder_id, origins=["rule"],
                                   document_ids=None if documents is None else document_ids)
         conn.executemany("INSERT OR IGNORE INTO sentences (unit_id, start, end) VALUES (?, ?, ?)", new_sentences)
-        rows = []
-        for (unit_key, key), matches in sorted(hits.items(), key=lambda item: (unit_spans[item[0][0]][:3], item[0][1])):
-            document_id, start, end, _ = unit_spans[unit_key]
-            first = matches[0]
-            rows.append({
-                "coder_id": coder_id, "code_id": code_ids[key], "document_id": document_id, "start": start,
-                "end": end, "origin": "rule", "codebook_version_id": version_id,
-                "detail": {"rule": first["rule"], "kind": first["kind"], "matched": first["matched"],
-                           "unit": unit_key, "matches": matches},
-            })
-        add_codings(conn, rows)
+        def rows():
+            for (unit_key, key), matches in sorted(hits.items(),
+                                                   key=lambda item: (unit_spans[item[0][0]][:3], item[0][1])):
+                document_id, start, end, _ = unit_spans[unit_key]
+                first = matches[0]
+                detail = {"rule": first[0], "kind": first[1], "matched": first[2], "start": first[3],
+                          "end": first[4], "unit": unit_key}
+                if len(matches) > 1:
+                    detail["matches"] = [{"rule": m[0], "kind": m[1], "matched": m[2], "start": m[3], "end": m[4]}
+                                         for m in matches]
+                yield {
+                    "coder_id": coder_id, "code_id": code_ids[key], "document_id": document_id, "start": start,
+                    "end": end, "origin": "rule", "codebook_version_id": version_id, "detail": detail,
+                }
+
+        written = 0
+        pending = rows()
+        while True:  # in chunks, so the JSON of every detail is never in memory at once
+            chunk = list(islice(pending, 5000))
+            if not chunk:
+                break
+            written += add_codings(conn, chunk)
         store.record_history(conn, "apply", coder=coder, unit=unit, version_id=version_id,
-                             content_hash=content_hash, documents=len(chosen), codings=len(rows), replaced=replaced,
+                             content_hash=content_hash, documents=len(chosen), codings=written, replaced=replaced,
                              model=model)
     result.version_id = version_id
     result.codings_replaced = replaced

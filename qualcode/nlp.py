@@ -81,19 +81,27 @@ class LookupLemmas:
         self.cache: dict[int, int] = {}
 
     def __call__(self, doc):
-        cache, table, strings = self.cache, self.table, self.strings
-        for token in doc:
-            orth = token.orth
-            lemma = cache.get(orth)
-            if lemma is None:
-                lower = token.lower_
-                found = table.get(token.lower) if table is not None else None
-                if found is None and table is not None:
-                    found = table.get(orth)
-                lemma = strings.add(found.lower() if isinstance(found, str) else lower)
-                cache[orth] = lemma
-            token.lemma = lemma
+        import numpy
+        from spacy.attrs import LEMMA, ORTH
+
+        # through arrays, not Token objects: creating a Token per word costs more than the lookup
+        cache = self.cache
+        lemmas = [cache.get(orth) or self._lemma(orth) for orth in doc.to_array(ORTH).tolist()]
+        if lemmas:
+            doc.from_array([LEMMA], numpy.asarray(lemmas, dtype="uint64").reshape(-1, 1))
         return doc
+
+    def _lemma(self, orth: int) -> int:
+        text = self.strings[orth]
+        lower = text.lower()
+        found = None
+        if self.table is not None:
+            found = self.table.get(lower)
+            if found is None:
+                found = self.table.get(text)
+        lemma = self.strings.add(found.lower() if isinstance(found, str) else lower)
+        self.cache[orth] = lemma
+        return lemma
 
 
 class LowerLemmas:
