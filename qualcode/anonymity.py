@@ -561,12 +561,15 @@ _NER_LABELS = {"PERSON", "GPE", "LOC", "ORG", "FAC"}
 @lru_cache(maxsize=1)
 def installed_ner_pipeline() -> str | None:
     """The name of an installed trained English pipeline, or None. Nothing is downloaded."""
+    import importlib.util
+
+    # find_spec is cheap; importing spaCy just to learn that no pipeline is installed costs ~0.6 s
+    candidates = [name for name in TRAINED_PIPELINES if importlib.util.find_spec(name) is not None]
+    if not candidates:
+        return None
     import spacy.util
 
-    for name in TRAINED_PIPELINES:
-        if spacy.util.is_package(name):
-            return name
-    return None
+    return next((name for name in candidates if spacy.util.is_package(name)), None)
 
 
 @lru_cache(maxsize=1)
