@@ -486,3 +486,13 @@ def test_plain_yaml_scalars_keep_their_written_text(tmp_path):
     assert book.node("a")["label"] == "No"
     assert book.node("a")["rules"]["phrases"] == ["yes", "on", "42"]
     assert book.node("a")["examples"] == ["off"]
+
+
+def test_the_example_in_the_format_documentation_is_valid(tmp_path):
+    text = (REPO / "docs" / "codebook-format.md").read_text(encoding="utf-8")
+    example = text.split("```yaml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "example.yaml"
+    path.write_text(example, encoding="utf-8")
+    book = cb.load_codebook_file(path)
+    assert book.node("sup.peer")["rules"]["roles"] == ["respondent", "interviewer"]
+    assert {"code": "work.toll"} in book.node("work.caseload")["rules"]["unless"]

@@ -46,6 +46,9 @@ def list_command(
         table = codings_table(conn, coders=coder, code=code, respondents=respondent, documents=document)
     finally:
         project.close()
+    if fmt == "table":  # a terminal is narrow: offsets and long rules go to csv/json only
+        table = table[["id", "coder", "code", "respondent", "document", "origin", "rule", "text"]].copy()
+        table["rule"] = table["rule"].map(lambda rule: rule if len(rule) <= 28 else rule[:27] + "…")
     render_table(table, fmt, title="Codings", caption=f"{len(table)} codings")
 
 
