@@ -9,8 +9,12 @@ import typer
 
 from qualcode.cli._util import ForceOption, FormatOption, ProjectOption
 
-codebook_app = typer.Typer(name="codebook", no_args_is_help=True,
-                           help="Codebooks: validate, show, import, export, diff, rename and merge codes.")
+codebook_app = typer.Typer(
+    name="codebook", no_args_is_help=True,
+    help="Codebooks: validate, show, import, export, diff, rename and merge codes.\n\n"
+         "The format (YAML, or a spreadsheet) is described in docs/codebook-format.md.\n\n"
+         "Example:\n\n    qualcode codebook validate codebooks/bridge.yaml && qualcode codebook import codebooks/bridge.yaml",
+)
 
 FileArgument = Annotated[Path, typer.Argument(help="Codebook file: .yaml, .xlsx, .csv or .qdc.", show_default=False)]
 

@@ -9,8 +9,11 @@ import typer
 
 from qualcode.cli._util import ForceOption, FormatOption, ProjectOption
 
-codings_app = typer.Typer(name="codings", no_args_is_help=True,
-                          help="Codings: list them, and explain where one is and why it was made.")
+codings_app = typer.Typer(
+    name="codings", no_args_is_help=True,
+    help="Codings: list them, and explain where one is and why it was made.\n\n"
+         "Example:\n\n    qualcode codings list --coder auto --code work.caseload",
+)
 
 
 @codings_app.command("list")
