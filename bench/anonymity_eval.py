@@ -27,6 +27,7 @@ BATCHES = {
     "batch 2 (ex41–ex64, held out, then used for tuning)": range(41, 65),
     "batch 3 (ex65–ex80, written after tuning; one fix followed)": range(65, 81),
     "ex81 (NHS numbers, added with their detection)": range(81, 82),
+    "batch 4 (ex82–ex95, written last; no change after it)": range(82, 96),
 }
 
 
