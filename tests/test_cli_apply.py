@@ -124,3 +124,11 @@ def test_bad_unit_and_help(project_dir):
     assert "cannot code by 'word'; choose one of sentence, paragraph, turn" in result.stderr
     helped = run("apply", "--help")
     assert helped.exit_code == 0 and "Example" in helped.stdout
+
+
+def test_a_model_that_is_not_installed_is_refused(project_dir):
+    before = state(project_dir)
+    result = run("apply", FIXTURES / "small.yaml", "--model", "xx_not_a_pipeline", "-p", project_dir)
+    assert result.exit_code == 1
+    assert "the spaCy pipeline 'xx_not_a_pipeline' is not installed" in " ".join(result.stderr.split())
+    assert state(project_dir) == before
