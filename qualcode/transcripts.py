@@ -509,6 +509,8 @@ def read_captions(data: bytes, name: str, warnings: list[str], *, srt: bool) -> 
             skipping_block = False
             continue
         if current is not None:
+            if srt and stripped.isdigit() and number + 1 < len(lines) and "-->" in lines[number + 1] and current.lines:
+                continue  # the next cue's number, after a missing blank line
             current.lines.append(line)
             continue
         if skipping_block:

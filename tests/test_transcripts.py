@@ -757,3 +757,10 @@ def test_rtf_reader_matches_striprtf():
     for sample in samples:
         assert transcripts.rtf_to_text(sample) == reference(sample, encoding="cp1252", errors="replace")
     assert "Café ’ok“ x—y Пр" in transcripts.rtf_to_text(TRICKY_RTF)
+
+
+def test_srt_with_missing_blank_lines_between_cues(tmp_path):
+    content = ("1\n00:00:01,000 --> 00:00:02,000\nInterviewer: Hello there.\n"
+               "2\n00:00:02,500 --> 00:00:04,000\nTL4: We counted 2\nthings.\n")
+    parsed = parse(write(tmp_path, "TL4.srt", content))
+    assert unit_texts(parsed) == ["Hello there.", "We counted 2 things."]
