@@ -569,7 +569,9 @@ _COLON_LABEL = re.compile(
     rf"^(?:\*\*|__)?{_LABEL}(?:\s*[\[(]?(?P<ts>{_TS})[\])]?)?\s*(?:\*\*|__)?:(?:\*\*|__)?(?:\s+|$)")
 _BRACKET_LABEL = re.compile(rf"^\[(?P<label>[^\W\d_][^\]\n]{{0,39}}?)(?:\s+(?P<ts>{_TS}))?\]\s*:?(?:\s+|$)")
 _OTTER_LABEL = re.compile(rf"^{_LABEL}\s+(?P<ts>{_TS})\s*$")
-_INLINE_TS = re.compile(rf"\s*[\[(]{_TS}[\])]\s*")
+# No whitespace in the pattern itself: "\s*" around it would make searching a
+# long run of spaces quadratic. The whitespace around a match is trimmed below.
+_INLINE_TS = re.compile(rf"[\[(]{_TS}[\])]")
 _BULLET = re.compile(r"^(?:[-*•–]\s|\d{1,2}[.)]\s)")
 _WORD = re.compile(r"\w+(?:['’]\w+)*")
 
@@ -662,12 +664,12 @@ def _join_lines(lines: list[str]) -> str:
 
 
 def _strip_inline_timestamps(text: str) -> tuple[str, float | None]:
-    first = None
     match = _INLINE_TS.search(text)
-    if match:
-        first = parse_timestamp(match.group(0).strip().strip("[]()"))
-        text = _INLINE_TS.sub(" ", text).strip()
-    return text, first
+    if not match:
+        return text, None
+    first = parse_timestamp(match.group(0)[1:-1])
+    pieces = [piece.strip() for piece in _INLINE_TS.split(text)]
+    return " ".join(piece for piece in pieces if piece), first
 
 
 def parse_turns(text: str, speakers: Speakers) -> list[Turn]:

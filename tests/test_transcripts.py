@@ -764,3 +764,28 @@ def test_srt_with_missing_blank_lines_between_cues(tmp_path):
                "2\n00:00:02,500 --> 00:00:04,000\nTL4: We counted 2\nthings.\n")
     parsed = parse(write(tmp_path, "TL4.srt", content))
     assert unit_texts(parsed) == ["Hello there.", "We counted 2 things."]
+
+
+def test_long_runs_of_spaces_do_not_slow_parsing(tmp_path):
+    import time
+
+    path = write(tmp_path, "SF1.txt", "Interviewer: Hi.\n\nSF1: a" + " " * 200_000 + "b [00:01:02] c\n")
+    started = time.perf_counter()
+    parsed = parse(path)
+    assert time.perf_counter() - started < 5
+    assert unit_texts(parsed, "respondent")[0].endswith("b c")
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.lists(st.sampled_from(list("ab IQ:[]()0123456789\n\n\t-*<>v.,") + ["-->", "SF4", "WEBVTT\n"]),
+                    max_size=120).map("".join),
+       suffix=st.sampled_from([".txt", ".vtt", ".srt", ".md"]))
+def test_any_text_either_imports_well_formed_or_fails_with_one_line(tmp_path, text, suffix):
+    path = write(tmp_path, "SF4" + suffix, text)
+    try:
+        parsed = parse(path)
+    except ImportFailed as exc:
+        assert "\n" not in str(exc) and str(exc).startswith("SF4")
+        return
+    assert_well_formed(parsed)
+    assert parsed.units and parsed.text.endswith("\n")
