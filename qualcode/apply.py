@@ -346,7 +346,7 @@ def apply_codebook(
     written. Returns an ``ApplyResult`` with a per-code summary.
     """
     from qualcode.codebook import import_codebook, load_tree
-    from qualcode.codings import add_codings, delete_codings
+    from qualcode.codings import delete_codings
     from qualcode.nlp import rule_pipeline
     from qualcode.units import sentence_spans
 
@@ -454,9 +454,14 @@ def apply_codebook(
         replaced = delete_codings(conn, coder_id, origins=["rule"],
                                   document_ids=None if documents is None else document_ids)
         conn.executemany("INSERT OR IGNORE INTO sentences (unit_id, start, end) VALUES (?, ?, ?)", new_sentences)
+        # Written directly rather than through codings.add_codings: every span is a stored unit (or a
+        # sentence inside one), so its checks cannot fail, and for a large corpus they cost as much as
+        # the matching. Chunks keep the JSON of every detail from being in memory at once.
+        encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
+        created = store.now()
+
         def rows():
-            for (unit_key, key), matches in sorted(hits.items(),
-                                                   key=lambda item: (unit_spans[item[0][0]][:3], item[0][1])):
+            for (unit_key, key), matches in hits.items():  # readers order codings themselves
                 document_id, start, end, _ = unit_spans[unit_key]
                 first = matches[0]
                 detail = {"rule": first[0], "kind": first[1], "matched": first[2], "start": first[3],
@@ -464,18 +469,18 @@ def apply_codebook(
                 if len(matches) > 1:
                     detail["matches"] = [{"rule": m[0], "kind": m[1], "matched": m[2], "start": m[3], "end": m[4]}
                                          for m in matches]
-                yield {
-                    "coder_id": coder_id, "code_id": code_ids[key], "document_id": document_id, "start": start,
-                    "end": end, "origin": "rule", "codebook_version_id": version_id, "detail": detail,
-                }
+                yield (coder_id, code_ids[key], document_id, start, end, "rule", version_id, encode(detail), created)
 
         written = 0
         pending = rows()
-        while True:  # in chunks, so the JSON of every detail is never in memory at once
+        while True:
             chunk = list(islice(pending, 5000))
             if not chunk:
                 break
-            written += add_codings(conn, chunk)
+            conn.executemany(
+                "INSERT INTO codings (coder_id, code_id, document_id, start, end, origin, codebook_version_id,"
+                " detail, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", chunk)
+            written += len(chunk)
         store.record_history(conn, "apply", coder=coder, unit=unit, version_id=version_id,
                              content_hash=content_hash, documents=len(chosen), codings=written, replaced=replaced,
                              model=model)
