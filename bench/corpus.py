@@ -203,7 +203,8 @@ def generate_corpus(
         elif fmt == "rtf":
             _write_rtf(path, turns)
         elif fmt == "vtt":
-            _write_vtt(path, turns, rng, teams=index % 2 == 0)
+            # every other .vtt file is a Teams export (voice tags), the rest Zoom-style
+            _write_vtt(path, turns, rng, teams=(index - 1) // len(formats) % 2 == 1)
         elif fmt == "srt":
             _write_srt(path, turns, rng)
         else:
