@@ -1582,7 +1582,7 @@ def export_codebook(conn: sqlite3.Connection, path: Path | str, fmt: str | None 
             from qualcode import refi
         except ImportError:
             raise InputError("REFI-QDA codebook export is not available in this installation") from None
-        refi.write_qdc(conn, path)
+        refi.write_qdc(conn, path, force=force)
         return Path(path)
     return write_codebook(project_codebook(conn), path, fmt, force=force)
 

@@ -496,3 +496,20 @@ def test_the_example_in_the_format_documentation_is_valid(tmp_path):
     book = cb.load_codebook_file(path)
     assert book.node("sup.peer")["rules"]["roles"] == ["respondent", "interviewer"]
     assert {"code": "work.toll"} in book.node("work.caseload")["rules"]["unless"]
+
+
+def test_qdc_export_and_import_go_through_refi(tiny_project, tmp_path):
+    with tiny_project.transaction() as conn:
+        cb.import_codebook(conn, BRIDGE)
+    path = cb.export_codebook(conn, tmp_path / "bridge.qdc")
+    again = cb.load_codebook_file(path)
+    original = cb.load_codebook_file(BRIDGE)
+    assert again.source_format == "qdc"
+
+    def shape(book):  # REFI-QDA has no keys: compare labels, hierarchy by label, and definitions
+        labels = {n["key"]: n["label"] for n in book.nodes}
+        return [(n["label"], labels.get(n["parent"]), n["definition"]) for n in book.nodes]
+
+    assert shape(again) == shape(original)
+    with pytest.raises(OverwriteRefused):
+        cb.export_codebook(conn, path)
