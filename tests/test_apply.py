@@ -303,3 +303,47 @@ def test_history_records_the_run(tiny_project):
     event = tiny_project.connect().execute("SELECT detail FROM history WHERE action = 'apply'").fetchone()
     detail = json.loads(event[0])
     assert (detail["coder"], detail["unit"], detail["codings"]) == ("robot", "paragraph", 7)
+
+
+# -- invariant: the engine agrees with a naive search over each sentence unit ------------------------
+
+import re  # noqa: E402
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_WORDS = ["waiting", "Waiting", "lists", "list", "List", "the", "is", "long", "not", "never", "care", "plan",
+          "waiting list", "Waiting Lists", "care plan", "care plans"]
+_sentence = st.lists(st.sampled_from(_WORDS), min_size=1, max_size=8).map(
+    lambda words: " ".join(words).capitalize() + ".")
+_paragraph = st.lists(_sentence, min_size=1, max_size=4).map(" ".join)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(paragraphs=st.lists(_paragraph, min_size=1, max_size=3))
+def test_codings_match_a_naive_search_of_each_sentence(tmp_path_factory, paragraphs):
+    from qualcode.nlp import rule_pipeline
+    from qualcode.project import Project
+
+    folder = tmp_path_factory.mktemp("inv")
+    with Project.create(folder / "p") as project:
+        add_document(project, "SF9.txt", "SF9", [("SF9", p) for p in paragraphs])
+        path = write_codebook(folder, (
+            "  - key: w\n    label: W\n    rules: {phrases: [waiting list], unless: [not]}\n"
+            "  - key: c\n    label: C\n    rules: {regex: ['\\bcare plan\\b']}\n"))
+        dry = apply_codebook(project, path, dry_run=True)
+        real = apply_codebook(project, path)
+        assert dry.summary == real.summary
+        conn = project.connect()
+        nlp = rule_pipeline("en")
+        expected = set()
+        for unit in units.load_units(conn, "sentence"):
+            text = units.unit_text(conn, unit)
+            lemmas = [t.lemma_ for t in nlp(text)]
+            pairs = list(zip(lemmas, lemmas[1:]))
+            if ("wait", "list") in pairs and "not" not in lemmas:
+                expected.add(("w", unit.document_id, unit.start, unit.end))
+            if re.search(r"\bcare plan\b", text, re.IGNORECASE):  # the standard library, not the engine's regex
+                expected.add(("c", unit.document_id, unit.start, unit.end))
+        found = {(c.code_key, c.document_id, c.start, c.end) for c in codings.load_codings(conn, coders=["auto"])}
+        assert found == expected
