@@ -198,7 +198,6 @@ def store_nodes(conn: sqlite3.Connection, nodes: list[dict]) -> dict[str, int]:
 # the codebook as a file: one in-memory form for every format
 # --------------------------------------------------------------------------
 
-TEXT_FIELDS = ("label", "definition", "include", "exclude", "memo", "color", "guid")
 NODE_FIELDS = ("key", "label", "parent", "definition", "include", "exclude", "examples", "memo", "color", "guid",
                "rules", "children")
 RULE_FIELDS = ("phrases", "patterns", "regex", "unless", "speakers", "roles")
