@@ -676,8 +676,10 @@ def _parse_csv_codebook(path: Path, problems: list[Problem]):
     except UnicodeDecodeError as exc:
         problems.append(Problem(Where(str(path)), f"not UTF-8 text (byte {exc.start}); save the CSV as UTF-8"))
         return None
-    reader = csv.reader(text.splitlines(keepends=True))
-    rows = list(reader)
+    first_line = text.split("\n", 1)[0]
+    # Excel in many European locales saves CSV with semicolons
+    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    rows = list(csv.reader(text.splitlines(keepends=True), delimiter=delimiter))
     if not rows:
         problems.append(Problem(Where(str(path)), "the file is empty"))
         return None

@@ -513,3 +513,12 @@ def test_qdc_export_and_import_go_through_refi(tiny_project, tmp_path):
     assert shape(again) == shape(original)
     with pytest.raises(OverwriteRefused):
         cb.export_codebook(conn, path)
+
+
+def test_semicolon_csv_from_a_european_excel(tmp_path):
+    path = tmp_path / "semi.csv"
+    path.write_text("key;label;parent;definition\nwork;Workload;;Pressure, numbers.\nwork.toll;Toll;work;Stress\n",
+                    encoding="utf-8-sig")
+    book = cb.load_codebook_file(path)
+    assert [(n["key"], n["parent"]) for n in book.nodes] == [("work", None), ("work.toll", "work")]
+    assert book.node("work")["definition"] == "Pressure, numbers."
