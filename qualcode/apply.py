@@ -361,7 +361,11 @@ def apply_codebook(
     conn = project.connect()
     language = project.language
     loaded, nodes, codebook_name, content_hash = _codebook_nodes(conn, codebook, language)
-    nlp = rule_pipeline(language, model)
+    needs_lemmas = any(
+        (node.get("rules") or {}).get("phrases") or (node.get("rules") or {}).get("patterns")
+        or any(not isinstance(u, dict) for u in (node.get("rules") or {}).get("unless", []))
+        for node in nodes)
+    nlp = rule_pipeline(language, model, lemmas=needs_lemmas)
     rules = RuleSet(nodes, nlp)
     chosen = select_documents(conn, documents)
     document_ids = [i for i, _ in chosen]

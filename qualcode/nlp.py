@@ -114,12 +114,16 @@ class LowerLemmas:
         return doc
 
 
-def rule_pipeline(language: str = "en", model: str | None = None):
+def rule_pipeline(language: str = "en", model: str | None = None, lemmas: bool = True):
     """The pipeline rules are matched with: sentences and lower-case lemmas.
 
     For a trained pipeline (``model``) its own lemmas are lower-cased; the
-    default is the offline blank pipeline with lookup lemmas.
+    default is the offline blank pipeline with lookup lemmas. Without
+    ``lemmas`` (a codebook of regular expressions only) no lemma tables are
+    needed, so languages without them work too.
     """
+    if not lemmas:
+        return load_pipeline(language, model)
     nlp = load_pipeline(language, model, lemmas=True)
     if model and not nlp.has_pipe("qualcode_lower_lemmas"):
         _register_components()

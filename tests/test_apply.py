@@ -347,3 +347,22 @@ def test_codings_match_a_naive_search_of_each_sentence(tmp_path_factory, paragra
                 expected.add(("c", unit.document_id, unit.start, unit.end))
         found = {(c.code_key, c.document_id, c.start, c.end) for c in codings.load_codings(conn, coders=["auto"])}
         assert found == expected
+
+
+def test_regex_only_codebooks_work_in_a_language_without_lemma_tables(tmp_path):
+    from qualcode.project import Project
+
+    with Project.create(tmp_path / "fi", language="fi") as project:
+        add_document(project, "H1.txt", "H1", [("H1", "Jonotus kesti kuusi kuukautta. Kaikki hyvin.")])
+        regex_only = tmp_path / "regex.yaml"
+        regex_only.write_text("language: fi\ncodes:\n  - {key: w, label: W, rules: {regex: ['\\bkuukau\\w*']}}\n",
+                              encoding="utf-8")
+        apply_codebook(project, regex_only)
+        assert coded(project) == {("w", "Jonotus kesti kuusi kuukautta.")}
+        phrases = tmp_path / "phrases.yaml"
+        phrases.write_text("language: fi\ncodes:\n  - {key: w, label: W, rules: {phrases: [jonotus]}}\n",
+                           encoding="utf-8")
+        before = snapshot(project.connect())
+        with pytest.raises(InputError, match="no lookup lemmatizer data for language 'fi'"):
+            apply_codebook(project, phrases)
+        assert snapshot(project.connect()) == before
