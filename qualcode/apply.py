@@ -376,7 +376,7 @@ def apply_codebook(
     new_sentences: list[tuple[int, int, int]] = []
     # unit key → (document_id, start, end, respondent_id); hits: (unit key, code) → matches
     unit_spans: dict[str, tuple[int, int, int, str | None]] = {}
-    hits: dict[tuple[str, str], list[dict]] = {}
+    hits: dict[tuple[str, str], list[tuple]] = {}
     tokens = 0
     total = len(paragraphs)
     eligible_cache: dict[tuple[str, str | None, str | None], list[str]] = {}
