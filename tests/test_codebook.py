@@ -522,3 +522,25 @@ def test_semicolon_csv_from_a_european_excel(tmp_path):
     book = cb.load_codebook_file(path)
     assert [(n["key"], n["parent"]) for n in book.nodes] == [("work", None), ("work.toll", "work")]
     assert book.node("work")["definition"] == "Pressure, numbers."
+
+
+@settings(max_examples=40, deadline=None)
+@given(book=_codebooks(), data=st.data())
+def test_diff_of_a_renamed_key_reports_only_that_rename(book, data):
+    labels = [n["label"] for n in book.nodes]
+    old_key = data.draw(st.sampled_from(book.keys()))
+    if labels.count(book.node(old_key)["label"]) > 1:
+        return  # a label shared by two codes is no evidence of which one was renamed
+    new_key = old_key + "_renamed"
+    nodes = []
+    for node in book.nodes:
+        node = dict(node)
+        if node["key"] == old_key:
+            node["key"] = new_key
+        if node["parent"] == old_key:
+            node["parent"] = new_key
+        nodes.append(node)
+    renamed = cb.Codebook(name=book.name, description=None, version_note=None, nodes=nodes, source_format="yaml")
+    changes = cb.diff_codebooks(book, renamed)
+    assert [(r["old"], r["new"]) for r in changes["renamed"]] == [(old_key, new_key)]
+    assert changes["added"] == changes["removed"] == changes["moved"] == changes["redefined"] == []
