@@ -16,8 +16,18 @@ from qualcode.errors import InputError
 
 
 def console() -> Console:
-    """A console on the current stdout (created per call so test runners capture it)."""
-    return Console(file=sys.stdout, soft_wrap=False)
+    """A console on the current stdout (created per call so test runners capture it).
+
+    On a terminal, tables fit its width. Written to a file or pipe (no terminal,
+    no COLUMNS), they get 120 columns rather than rich's 80, so wide tables
+    such as agreement statistics stay readable in logs.
+    """
+    import os
+
+    width = None
+    if not sys.stdout.isatty() and "COLUMNS" not in os.environ:
+        width = 120
+    return Console(file=sys.stdout, soft_wrap=False, width=width)
 
 
 def err_console() -> Console:

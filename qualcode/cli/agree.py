@@ -73,7 +73,7 @@ def _render_rich(result, threshold: float) -> None:
     for header, justify in (("code", "left"), ("n", "right"), ("a/b/c/d", "right"), ("%", "right"),
                             ("κ", "right"), ("α", "right"), ("AC1", "right"), ("BP", "right"),
                             ("pos", "right"), ("neg", "right"), ("Landis–Koch", "left")):
-        table.add_column(header, justify=justify, overflow="fold", no_wrap=header == "code")
+        table.add_column(header, justify=justify, overflow="fold", min_width=12 if header == "code" else None)
     add_rows(table, result.per_code)
     if len(result.per_theme):
         table.add_section()
