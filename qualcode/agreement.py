@@ -439,39 +439,6 @@ def _respondent_paragraphs(conn: sqlite3.Connection) -> dict[int, tuple[int, int
         " JOIN documents d USING (document_id) WHERE u.role = 'respondent'")}
 
 
-def _coder_scope(conn, coder_id: int, name: str, paragraphs: dict) -> tuple[set[int], str]:
-    assigned = {r[0] for r in conn.execute("SELECT unit_id FROM assignments WHERE coder_id = ?", (coder_id,))}
-    if assigned:
-        kept = assigned & paragraphs.keys()
-        return kept, f"{name}: {len(assigned)} assigned paragraphs"
-    documents = {r[0] for r in conn.execute("SELECT DISTINCT document_id FROM codings WHERE coder_id = ?", (coder_id,))}
-    kept = {u for u, p in paragraphs.items() if p[0] in documents}
-    return kept, f"{name}: no assignments recorded; the {len(documents)} documents {name} coded"
-
-
-def _restrict(unit, compared: set[int], paragraphs: dict):
-    """The unit cut down to its compared paragraphs (None when it has none)."""
-    from dataclasses import replace
-
-    inside = [u for u in unit.unit_ids if u in compared]
-    if not inside:
-        return None
-    if len(inside) == len(unit.unit_ids):
-        return unit
-    segments = tuple(sorted((paragraphs[u][0], paragraphs[u][1], paragraphs[u][2]) for u in inside))
-    return replace(unit, segments=segments, unit_ids=tuple(inside))
-
-
-def _union(intervals: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    merged: list[list[int]] = []
-    for start, end in sorted(intervals):
-        if merged and start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
-    return [(s, e) for s, e in merged]
-
-
 def _intersect(left: list[tuple[int, int]], right: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """Intersection of two sorted lists of disjoint intervals (two-pointer walk)."""
     out, i, j = [], 0, 0
@@ -599,10 +566,9 @@ def compute_agreement(
         compared_ids = set(paragraphs)
         scope_text = "all respondent units (--all-units)"
     else:
-        scope_a, text_a = _coder_scope(conn, id_a, coder_a, paragraphs)
-        scope_b, text_b = _coder_scope(conn, id_b, coder_b, paragraphs)
-        compared_ids = scope_a & scope_b
-        scope_text = f"respondent paragraphs in the scope of both coders ({text_a}; {text_b})"
+        compared_scope = units_module.compared_paragraphs(conn, coder_a, coder_b)
+        compared_ids = set(compared_scope.unit_ids)
+        scope_text = compared_scope.description
     if not compared_ids:
         raise InputError(
             f"'{coder_a}' and '{coder_b}' have no units in common to compare (no shared assigned paragraphs and "
@@ -637,11 +603,7 @@ def compute_agreement(
 
     level_units = units_module.load_units(conn, unit, documents=document_ids, respondents_only=True,
                                           language=language)
-    compared_units = []
-    for candidate in level_units:
-        restricted = _restrict(candidate, compared_ids, paragraphs)
-        if restricted is not None:
-            compared_units.append(restricted)
+    compared_units = units_module.restrict_units(level_units, {u: paragraphs[u][:3] for u in compared_ids})
     if not compared_units:
         raise InputError(f"no {unit} units lie in the compared paragraphs; try another --unit or --all-units")
 
@@ -705,8 +667,8 @@ def _char_agreement(coder_a, coder_b, columns, n_codes, paragraphs, compared_ids
     spans = []
     keys = {(column_index, document_id) for (_, column_index, document_id) in spans_by_key}
     for column_index, document_id in keys:
-        union_a = _union(spans_by_key.get(("A", column_index, document_id), []))
-        union_b = _union(spans_by_key.get(("B", column_index, document_id), []))
+        union_a = units_module.merge_intervals(spans_by_key.get(("A", column_index, document_id), []))
+        union_b = units_module.merge_intervals(spans_by_key.get(("B", column_index, document_id), []))
         for kind, intervals in (("A", union_a), ("B", union_b), ("AB", _intersect(union_a, union_b))):
             spans.extend(((kind, column_index), document_id, s, e) for s, e in intervals)
     covered = units_module.coverage(paragraph_units, spans)

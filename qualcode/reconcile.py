@@ -1,8 +1,11 @@
 """Reconciliation: two coders' disagreements → decisions → a consensus coder.
 
 A reconciliation session compares coder A and coder B unit by unit (paragraph,
-turn or sentence; respondent speech only) over the units both were assigned.
-For every (unit, code):
+turn or sentence; respondent speech only) over the paragraphs both coders
+coded — ``units.compared_paragraphs``, the rule ``agree`` uses too: each
+coder's assignments, or the documents a coder without assignments coded. A
+turn only partly in that scope is trimmed to its compared paragraphs. For
+every (unit, code):
 
 - neither coder applied the code: nothing to do;
 - both applied it with the same boundaries inside the unit: an *agreement*,
@@ -34,6 +37,7 @@ from pathlib import Path
 
 from qualcode import store
 from qualcode.errors import InputError, NotFound, SheetError
+from qualcode.units import merge_intervals
 
 RECONCILE_LEVELS = ("paragraph", "turn", "sentence")
 CLOSING_DECISIONS = ("apply", "reject", "A", "B")
@@ -126,17 +130,6 @@ class Undone:
     disagreement: Disagreement | None
 
 
-def merge_intervals(intervals) -> tuple[tuple[int, int], ...]:
-    """Sorted union of ``(start, end)`` intervals (touching intervals are joined)."""
-    merged: list[list[int]] = []
-    for start, end in sorted(intervals):
-        if merged and start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
-    return tuple((s, e) for s, e in merged)
-
-
 def describe_action(spans: tuple[tuple[int, int], ...], unit_start: int, unit_end: int, text: str) -> str:
     """What a coder did in a unit, in words: not applied / the whole unit / the quoted span(s).
 
@@ -152,33 +145,21 @@ def describe_action(spans: tuple[tuple[int, int], ...], unit_start: int, unit_en
 
 # -- which units are compared ---------------------------------------------------------
 
-def assigned_paragraphs(conn: sqlite3.Connection, coder_id: int) -> set[int]:
-    """Paragraph unit ids a coder was assigned (the ``assignments`` table) or, when the
-    coder has no assignments, every respondent paragraph of the documents the coder coded."""
-    assigned = {r[0] for r in conn.execute("SELECT unit_id FROM assignments WHERE coder_id = ?", (coder_id,))}
-    if assigned:
-        return assigned
-    return {r[0] for r in conn.execute(
-        "SELECT unit_id FROM units WHERE role = 'respondent' AND document_id IN"
-        " (SELECT DISTINCT document_id FROM codings WHERE coder_id = ?)", (coder_id,))}
+def compared_units(conn: sqlite3.Connection, coder_a: str, coder_b: str, level: str, language: str = "en",
+                   scope=None):
+    """Respondent units at ``level`` in the scope of both coders (``units.compared_paragraphs``),
+    a turn partly in scope trimmed to its compared paragraphs (``units.restrict_units``)."""
+    from qualcode.units import compared_paragraphs, load_units
 
-
-def compared_units(conn: sqlite3.Connection, coder_a_id: int, coder_b_id: int, level: str, language: str = "en"):
-    """Respondent units at ``level`` that both coders were assigned (every paragraph of the unit)."""
-    from qualcode.units import load_units
-
-    both = assigned_paragraphs(conn, coder_a_id) & assigned_paragraphs(conn, coder_b_id)
-    if not both:
+    if scope is None:
+        scope = compared_paragraphs(conn, coder_a, coder_b)
+    if not scope.unit_ids:
         return []
-    documents = sorted({r[0] for r in conn.execute(
-        f"SELECT DISTINCT document_id FROM units WHERE unit_id IN ({','.join('?' * len(both))})", sorted(both))}) \
-        if len(both) < 900 else None
-    units = load_units(conn, level, documents=documents, language=language)
-    return [u for u in units if all(unit_id in both for unit_id in u.unit_ids)]
+    return scope.restrict(load_units(conn, level, documents=scope.document_ids, language=language))
 
 
 def clip_codings(units, codings) -> dict[tuple[int, object], tuple[tuple[int, int], ...]]:
-    """``{(unit_index, group): merged spans clipped to the unit}`` for single-segment units.
+    """``{(unit_index, group): merged spans clipped to the unit}`` (to each of its segments).
 
     ``codings`` yields ``(group, document_id, start, end)``. A unit counts a
     group as present when any span overlaps it by at least one character
@@ -186,8 +167,8 @@ def clip_codings(units, codings) -> dict[tuple[int, object], tuple[tuple[int, in
     """
     by_doc: dict[int, list[tuple[int, int, int]]] = {}
     for index, unit in enumerate(units):
-        (document_id, start, end), = unit.segments
-        by_doc.setdefault(document_id, []).append((start, end, index))
+        for document_id, start, end in unit.segments:
+            by_doc.setdefault(document_id, []).append((start, end, index))
     starts: dict[int, list[int]] = {}
     for document_id, segs in by_doc.items():
         segs.sort()
@@ -231,6 +212,7 @@ class Session:
     # -- analysis -------------------------------------------------------------------
     def _analyse(self) -> None:
         from qualcode.codebook import load_tree
+        from qualcode.units import compared_paragraphs
 
         conn = self.project.connect()
         a_id = store.coder_id(conn, self.coder_a)
@@ -241,7 +223,9 @@ class Session:
             code_ids = set()
             for key in self.code_filter:
                 code_ids.update(tree.by_key[k].code_id for k in tree.descendants(key))
-        self.units = compared_units(conn, a_id, b_id, self.unit, self.project.language)
+        self.scope = compared_paragraphs(conn, self.coder_a, self.coder_b)
+        self.units = compared_units(conn, self.coder_a, self.coder_b, self.unit, self.project.language,
+                                    scope=self.scope)
         rows = conn.execute(
             "SELECT coder_id, code_id, document_id, start, end FROM codings WHERE coder_id IN (?, ?)", (a_id, b_id))
         codings = [(("A" if r[0] == a_id else "B", r[1]), r[2], r[3], r[4]) for r in rows
@@ -274,15 +258,16 @@ class Session:
                 text=texts[unit.document_id][unit.start:unit.end],
             ))
         self._by_ident = {d.ident: d for d in self._disagreements}
+        self._segments = {unit.key: unit.segments for unit in self.units}
         self._tree = tree
-        self._carried = self._single_coded(conn, a_id, b_id, codings, tree) if self.carry_single else []
+        self._carried = self._single_coded(conn, codings, tree) if self.carry_single else []
 
-    def _single_coded(self, conn, a_id: int, b_id: int, codings, tree) -> list[Carried]:
-        """Codings on respondent paragraphs no compared unit covers, taken from the one coder in scope
-        there (coder A where both were but no compared unit covers the paragraph)."""
+    def _single_coded(self, conn, codings, tree) -> list[Carried]:
+        """Codings on respondent paragraphs in one coder's scope only, taken from that coder (every
+        paragraph in both scopes lies in a compared unit, since partly compared turns are trimmed)."""
         from qualcode.units import load_units
 
-        scope_a, scope_b = assigned_paragraphs(conn, a_id), assigned_paragraphs(conn, b_id)
+        scope_a, scope_b = self.scope.scope_a, self.scope.scope_b
         covered = {unit_id for unit in self.units for unit_id in unit.unit_ids}
         single = (scope_a | scope_b) - covered
         if not single:
@@ -453,6 +438,9 @@ class Session:
             if not base.start <= start < end <= base.end:
                 raise InputError(f"span {start}–{end} does not lie inside unit {base.unit_key}"
                                  f" ({base.start}–{base.end})")
+            if not _inside_segments(self._segments[base.unit_key], start, end, base.text, base.start):
+                raise InputError(f"span {start}–{end} runs over a paragraph of unit {base.unit_key} that was not"
+                                 " compared; choose a span inside the compared paragraphs")
         if decision == "skip" and note is None:
             return None
         spans: tuple[tuple[int, int], ...] = ()
@@ -507,6 +495,21 @@ class Session:
             (self.coder_a, self.coder_b, self.into, self.unit, unit_key, document_id, start, end, code_id,
              a_applied, b_applied, decision, span_start, span_end, note, store.now()),
         ).lastrowid
+
+
+def _inside_segments(segments, start: int, end: int, text: str, text_start: int) -> bool:
+    """Whether ``start``–``end`` lies in the unit's segments; white space between two segments counts
+    as inside (a turn trimmed to adjacent paragraphs), anything else between them does not."""
+    position = start
+    for _, segment_start, segment_end in segments:
+        if segment_end <= position:
+            continue
+        if segment_start > position and text[position - text_start:min(segment_start, end) - text_start].strip():
+            return False
+        position = max(position, segment_end)
+        if position >= end:
+            return True
+    return position >= end
 
 
 def _with_decision(d: Disagreement, decision: str, note: str | None) -> Disagreement:

@@ -891,8 +891,9 @@ def assignments_table(conn: sqlite3.Connection, coders: list[str] | None = None)
 
 
 def double_coded_units(conn: sqlite3.Connection, coder_a: str, coder_b: str) -> list[int]:
-    """Unit ids (paragraphs) both coders were assigned, in unit order."""
-    return [r[0] for r in conn.execute(
-        "SELECT a.unit_id FROM assignments a JOIN assignments b ON a.unit_id = b.unit_id"
-        " JOIN coders ka ON ka.coder_id = a.coder_id JOIN coders kb ON kb.coder_id = b.coder_id"
-        " WHERE ka.name = ? AND kb.name = ? ORDER BY a.unit_id", (coder_a, coder_b))]
+    """Unit ids (respondent paragraphs) both coders coded, in unit order: the scope ``agree`` and
+    ``reconcile`` compare (``units.compared_paragraphs``: each coder's assignments, or for a coder
+    without assignments the documents that coder coded). NotFound for an unknown coder."""
+    from qualcode.units import compared_paragraphs
+
+    return sorted(compared_paragraphs(conn, coder_a, coder_b).unit_ids)

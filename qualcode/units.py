@@ -283,3 +283,120 @@ def unit_text(conn: sqlite3.Connection, unit: Unit, separator: str = "\n\n") -> 
             raise NotFound(f"document {document_id} is not in the project")
         parts.append(row[0])
     return separator.join(parts)
+
+
+def merge_intervals(intervals: Iterable[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+    """Sorted union of ``(start, end)`` intervals (touching intervals are joined)."""
+    merged: list[list[int]] = []
+    for start, end in sorted(intervals):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return tuple((s, e) for s, e in merged)
+
+
+# --------------------------------------------------------------------------- which units two coders both coded
+
+@dataclass(frozen=True)
+class ComparedScope:
+    """The respondent paragraphs two coders both coded, and where that came from.
+
+    ``unit_ids``: paragraph unit ids in the scope of both coders (the
+    intersection of ``scope_a`` and ``scope_b``). A coder's scope is their
+    ``assignments`` rows or, for a coder with none, every respondent paragraph
+    of the documents they coded; interviewer paragraphs are never in a scope.
+    ``spans``: ``unit_id → (document_id, start, end)`` for each compared
+    paragraph. ``description`` says in words where the scope came from, e.g.
+    ``respondent paragraphs in the scope of both coders (A: 40 assigned
+    paragraphs; B: no assignments recorded; the 3 documents B coded)``.
+    """
+
+    coder_a: str
+    coder_b: str
+    unit_ids: frozenset[int]
+    scope_a: frozenset[int]
+    scope_b: frozenset[int]
+    spans: dict[int, tuple[int, int, int]]
+    description: str
+
+    @property
+    def document_ids(self) -> list[int]:
+        """The documents holding compared paragraphs, by id."""
+        return sorted({span[0] for span in self.spans.values()})
+
+    def restrict(self, units: list[Unit]) -> list[Unit]:
+        """``units`` (any level) cut down to the compared paragraphs; see ``restrict_units``."""
+        return restrict_units(units, self.spans)
+
+
+def _respondent_paragraph_spans(conn: sqlite3.Connection) -> dict[int, tuple[int, int, int]]:
+    return {r[0]: (r[1], r[2], r[3]) for r in conn.execute(
+        "SELECT unit_id, document_id, start, end FROM units WHERE role = 'respondent'")}
+
+
+def coder_scope(conn: sqlite3.Connection, coder: str,
+                paragraphs: dict[int, tuple[int, int, int]] | None = None) -> tuple[frozenset[int], str]:
+    """The respondent paragraphs in one coder's scope, and a phrase saying why.
+
+    The scope is the coder's ``assignments`` rows (interviewer paragraphs
+    dropped) or, when the coder has none, every respondent paragraph of the
+    documents the coder coded. NotFound for an unknown coder. ``paragraphs``
+    (``unit_id → (document_id, start, end)`` of the respondent paragraphs)
+    saves a query when the caller has it.
+    """
+    from qualcode import store
+
+    coder_id = store.coder_id(conn, coder)
+    if paragraphs is None:
+        paragraphs = _respondent_paragraph_spans(conn)
+    assigned = {r[0] for r in conn.execute("SELECT unit_id FROM assignments WHERE coder_id = ?", (coder_id,))}
+    if assigned:
+        return frozenset(assigned & paragraphs.keys()), f"{coder}: {len(assigned)} assigned paragraphs"
+    documents = {r[0] for r in conn.execute(
+        "SELECT DISTINCT document_id FROM codings WHERE coder_id = ?", (coder_id,))}
+    kept = frozenset(u for u, span in paragraphs.items() if span[0] in documents)
+    return kept, f"{coder}: no assignments recorded; the {len(documents)} documents {coder} coded"
+
+
+def compared_paragraphs(conn: sqlite3.Connection, coder_a: str, coder_b: str) -> ComparedScope:
+    """The respondent paragraphs both coders coded: the one rule agreement, reconciliation
+    and the coding-sheet sample share.
+
+    Each coder's scope comes from ``coder_scope`` (assignments, or else the
+    documents coded); the compared paragraphs are the intersection. Reads
+    only; NotFound for an unknown coder; an empty scope is returned as such
+    (the caller decides whether that is an error).
+    """
+    paragraphs = _respondent_paragraph_spans(conn)
+    scope_a, text_a = coder_scope(conn, coder_a, paragraphs)
+    scope_b, text_b = coder_scope(conn, coder_b, paragraphs)
+    both = scope_a & scope_b
+    return ComparedScope(
+        coder_a, coder_b, frozenset(both), scope_a, scope_b, {u: paragraphs[u] for u in both},
+        f"respondent paragraphs in the scope of both coders ({text_a}; {text_b})")
+
+
+def restrict_units(units: Iterable[Unit], paragraphs: dict[int, tuple[int, int, int]]) -> list[Unit]:
+    """Units of any level cut down to the paragraphs in ``paragraphs`` (``unit_id → (document_id, start, end)``).
+
+    The rule for a unit only partly in scope (a turn, document or respondent
+    of which some paragraphs were compared): it is *trimmed*, not dropped. It
+    keeps its key, its ``unit_ids`` become its paragraphs in scope and its
+    segments those paragraphs' spans, so only compared text is read. A unit
+    wholly in scope is returned unchanged; a unit with no paragraph in scope
+    is left out. Paragraph and sentence units lie in one paragraph, so they
+    are either kept whole or left out.
+    """
+    from dataclasses import replace
+
+    kept = []
+    for unit in units:
+        inside = [u for u in unit.unit_ids if u in paragraphs]
+        if not inside:
+            continue
+        if len(inside) == len(unit.unit_ids):
+            kept.append(unit)
+        else:
+            kept.append(replace(unit, segments=tuple(sorted(paragraphs[u] for u in inside)), unit_ids=tuple(inside)))
+    return kept

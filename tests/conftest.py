@@ -84,6 +84,75 @@ def build_tiny_project(root: Path) -> Project:
     return project
 
 
+# -- helpers for tests that add codings and assignments by hand ------------------------------
+
+def code_id(conn, key: str) -> int:
+    return conn.execute("SELECT code_id FROM codes WHERE key = ?", (key,)).fetchone()[0]
+
+
+def paragraph_span(conn, key: str) -> tuple[int, int, int]:
+    """(document_id, start, end) of a paragraph unit such as 'SF1.txt#4'."""
+    document, seq = key.split("#")
+    return tuple(conn.execute(
+        "SELECT u.document_id, u.start, u.end FROM units u JOIN documents d USING (document_id)"
+        " WHERE d.name = ? AND u.seq = ?", (document, int(seq))).fetchone())
+
+
+def phrase_span(conn, unit_key: str, words: str) -> tuple[int, int, int]:
+    """(document_id, start, end) of ``words`` inside a paragraph."""
+    document_id, start, end = paragraph_span(conn, unit_key)
+    text = conn.execute("SELECT text FROM documents WHERE document_id = ?", (document_id,)).fetchone()[0]
+    at = text.index(words, start)
+    assert at + len(words) <= end
+    return document_id, at, at + len(words)
+
+
+def respondent_paragraph_spans(conn) -> list[tuple[int, int, int]]:
+    """(document_id, start, end) of every respondent paragraph, documents by name, in order."""
+    return [tuple(r) for r in conn.execute(
+        "SELECT u.document_id, u.start, u.end FROM units u JOIN documents d USING (document_id)"
+        " WHERE u.role = 'respondent' ORDER BY d.name, u.seq")]
+
+
+def add_coded_spans(conn, plan, origin: str = "manual") -> None:
+    """Add codings from ``(coder name, code key, (document_id, start, end))`` triples (coders created)."""
+    from qualcode import codings, store
+
+    codings.add_codings(conn, [
+        {"coder_id": store.get_or_create_coder(conn, coder), "code_id": code_id(conn, key), "document_id": span[0],
+         "start": span[1], "end": span[2], "origin": origin}
+        for coder, key, span in plan
+    ])
+
+
+def add_long_turn_document(project) -> None:
+    """SF3.txt: an interviewer question, then one SF3 turn of three paragraphs (SF3.txt#2, #3, #4)."""
+    paragraphs = ["First we talk about caseloads.", "Then about supervision.", "And last about my team."]
+    text = "Interviewer: How is it?\n\nSF3: " + "\n\n".join(paragraphs) + "\n"
+    question = text.index("How")
+    units = [{"start": question, "end": question + len("How is it?"), "speaker": "Interviewer",
+              "role": "interviewer", "turn": 1}]
+    for paragraph in paragraphs:
+        start = text.index(paragraph)
+        units.append({"start": start, "end": start + len(paragraph), "speaker": "SF3", "role": "respondent",
+                      "turn": 2, "respondent_id": "SF3"})
+    with project.transaction() as conn:
+        documents.add_document(conn, name="SF3.txt", text=text, source_format="txt", units=units,
+                               respondent_id="SF3")
+
+
+def assign_paragraphs(project, coder: str, unit_keys) -> None:
+    """Record paragraphs (keys such as 'SF1.txt#2') as an existing coder's assignments."""
+    from qualcode import store
+
+    with project.transaction() as conn:
+        coder_id = store.coder_id(conn, coder)
+        for key in unit_keys:
+            unit_id = conn.execute("SELECT unit_id FROM units u JOIN documents d USING (document_id)"
+                                   " WHERE d.name || '#' || u.seq = ?", (key,)).fetchone()[0]
+            conn.execute("INSERT INTO assignments (coder_id, unit_id) VALUES (?, ?)", (coder_id, unit_id))
+
+
 @pytest.fixture
 def tiny_project(tmp_path) -> Project:
     project = build_tiny_project(tmp_path / "tiny")

@@ -13,28 +13,10 @@ from openpyxl import load_workbook
 from qualcode import codings, reconcile, store
 from qualcode.codebook import merge_codes, rename_code
 from qualcode.errors import InputError, NotFound, SheetError
-from tests.conftest import build_tiny_project
-
-
-def code_id(conn, key):
-    return conn.execute("SELECT code_id FROM codes WHERE key = ?", (key,)).fetchone()[0]
-
-
-def paragraph(conn, key):
-    """(document_id, start, end) of a paragraph unit such as 'SF1.txt#4'."""
-    document, seq = key.split("#")
-    return tuple(conn.execute(
-        "SELECT u.document_id, u.start, u.end FROM units u JOIN documents d USING (document_id)"
-        " WHERE d.name = ? AND u.seq = ?", (document, int(seq))).fetchone())
-
-
-def phrase(conn, unit_key, words):
-    """(document_id, start, end) of ``words`` inside a paragraph."""
-    document_id, start, end = paragraph(conn, unit_key)
-    text = conn.execute("SELECT text FROM documents WHERE document_id = ?", (document_id,)).fetchone()[0]
-    at = text.index(words, start)
-    assert at + len(words) <= end
-    return document_id, at, at + len(words)
+from tests.conftest import add_coded_spans, build_tiny_project, code_id
+from tests.conftest import assign_paragraphs as assign
+from tests.conftest import paragraph_span as paragraph
+from tests.conftest import phrase_span as phrase
 
 
 def add_two_coders(project, a="A", b="B"):
@@ -45,8 +27,7 @@ def add_two_coders(project, a="A", b="B"):
     SF1#4 sup.supervision (B only), SF2#2 sup.peer (A only), TL1#3 work.toll (A only, a phrase).
     """
     with project.transaction() as conn:
-        ids = {a: store.get_or_create_coder(conn, a), b: store.get_or_create_coder(conn, b)}
-        plan = [
+        add_coded_spans(conn, [
             (a, "work.caseload", paragraph(conn, "SF1.txt#2")), (b, "work.caseload", paragraph(conn, "SF1.txt#2")),
             (a, "work.caseload", paragraph(conn, "TL1.txt#2")), (b, "work.caseload", paragraph(conn, "TL1.txt#2")),
             (a, "sup.supervision", paragraph(conn, "SF2.txt#4")), (b, "sup.supervision", paragraph(conn, "SF2.txt#4")),
@@ -55,11 +36,6 @@ def add_two_coders(project, a="A", b="B"):
             (b, "sup.supervision", phrase(conn, "SF1.txt#4", "Supervision helps a bit.")),
             (a, "sup.peer", paragraph(conn, "SF2.txt#2")),
             (a, "work.toll", phrase(conn, "TL1.txt#3", "people burn out")),
-        ]
-        codings.add_codings(conn, [
-            {"coder_id": ids[coder], "code_id": code_id(conn, key), "document_id": span[0], "start": span[1],
-             "end": span[2], "origin": "manual"}
-            for coder, key, span in plan
         ])
 
 
@@ -269,12 +245,7 @@ def test_codes_filter_takes_a_theme_for_its_codes(coded):
 
 def test_compared_units_follow_assignments(coded):
     conn = coded.connect()
-    with coded.transaction() as c:
-        b_id = store.coder_id(c, "B")
-        for key in ("SF1.txt#2", "SF1.txt#4"):
-            unit_id = c.execute("SELECT unit_id FROM units u JOIN documents d USING (document_id)"
-                                " WHERE d.name || '#' || u.seq = ?", (key,)).fetchone()[0]
-            c.execute("INSERT INTO assignments (coder_id, unit_id) VALUES (?, ?)", (b_id, unit_id))
+    assign(coded, "B", ["SF1.txt#2", "SF1.txt#4"])
     session = reconcile.open_session(coded, "A", "B", record_agreements=False)
     assert [u.key for u in session.units] == ["SF1.txt#2", "SF1.txt#4"]
     assert {d.unit_key for d in session.disagreements()} == {"SF1.txt#4"}
@@ -284,6 +255,41 @@ def test_compared_units_follow_assignments(coded):
 def test_turn_level_compares_whole_turns(coded):
     session = reconcile.open_session(coded, "A", "B", unit="turn", into="consensus_turns")
     assert [(d.unit_key, d.code_key) for d in session.disagreements()][-1] == ("TL1.txt#t3", "work.toll")
+
+
+def test_a_partly_compared_turn_is_trimmed_like_agree_does(tiny_project):
+    """SF3's one turn of three paragraphs: both coders were assigned the first and last only. The turn
+    is reconciled on those two paragraphs (the rule of units.restrict_units, which agree uses too),
+    and the uncompared middle paragraph neither raises a disagreement nor takes a consensus span."""
+    from qualcode.agreement import compute_agreement
+    from tests.conftest import add_long_turn_document
+
+    add_long_turn_document(tiny_project)
+    with tiny_project.transaction() as conn:
+        add_coded_spans(conn, [
+            ("A", "work.toll", paragraph(conn, "SF3.txt#2")),
+            ("B", "sup.supervision", paragraph(conn, "SF3.txt#3")),  # B alone, outside the compared paragraphs
+            ("B", "work.caseload", phrase(conn, "SF3.txt#4", "my team")),
+        ])
+    assign(tiny_project, "A", ["SF3.txt#2", "SF3.txt#3", "SF3.txt#4"])
+    assign(tiny_project, "B", ["SF3.txt#2", "SF3.txt#4"])
+    session = reconcile.open_session(tiny_project, "A", "B", unit="turn", record_agreements=False)
+    assert [u.key for u in session.units] == ["SF3.txt#t2"]
+    conn = tiny_project.connect()
+    assert set(session.units[0].unit_ids) == set(session.scope.unit_ids)
+    found = [(d.unit_key, d.code_key, d.a_applied, d.b_applied) for d in session.disagreements()]
+    assert found == [("SF3.txt#t2", "work.caseload", False, True), ("SF3.txt#t2", "work.toll", True, False)]
+    agreement = compute_agreement(conn, "A", "B", unit="turn", codes=["work.toll", "work.caseload", "sup.supervision"])
+    assert agreement.compared["count"] == len(session.units)
+    assert int(agreement.per_code.set_index("code").loc["sup.supervision", "c"]) == 0
+    toll = session.find("SF3.txt#t2", code_id(conn, "work.toll"))
+    middle = paragraph(conn, "SF3.txt#3")
+    with pytest.raises(InputError, match="not compared"):
+        session.decide(toll, "apply", span=(middle[1], middle[2]))
+    first = paragraph(conn, "SF3.txt#2")
+    assert session.decide(toll, "apply", span=(first[1], first[2])) is not None
+    # the middle paragraph is in A's scope alone, so only A's codings there (none) are carried, not B's
+    assert [c for c in session.carried() if c.unit_key == "SF3.txt#3"] == []
 
 
 def test_wrong_coders_and_consensus_names_are_refused(coded):
@@ -439,14 +445,12 @@ def test_apply_all_gives_either_coder_and_reject_all_gives_both(a_codes, b_codes
         project = build_tiny_project(Path(folder) / "p")
         try:
             with project.transaction() as conn:
-                rows = []
+                plan = []
                 for coder, chosen in (("A", a_codes), ("B", b_codes)):
-                    coder_id = store.get_or_create_coder(conn, coder)
                     for unit_key, key, whole in chosen:
                         document_id, start, end = paragraph(conn, unit_key)
-                        rows.append({"coder_id": coder_id, "code_id": code_id(conn, key), "document_id": document_id,
-                                     "start": start, "end": end if whole else start + 5, "origin": "manual"})
-                codings.add_codings(conn, rows)
+                        plan.append((coder, key, (document_id, start, end if whole else start + 5)))
+                add_coded_spans(conn, plan)
             session = reconcile.open_session(project, "A", "B")
             for d in session.disagreements("open"):
                 session.decide(d, decision)
@@ -482,15 +486,6 @@ def test_sheet_settings_name_the_coders_and_unit(coded, tmp_path):
     workbook.save(path)
     with pytest.raises(SheetError, match="lacks coder_a, coder_b, into, unit"):
         reconcile.sheet_settings(path)
-
-
-def assign(project, coder, unit_keys):
-    with project.transaction() as c:
-        coder_id = store.coder_id(c, coder)
-        for key in unit_keys:
-            unit_id = c.execute("SELECT unit_id FROM units u JOIN documents d USING (document_id)"
-                                " WHERE d.name || '#' || u.seq = ?", (key,)).fetchone()[0]
-            c.execute("INSERT INTO assignments (coder_id, unit_id) VALUES (?, ?)", (coder_id, unit_id))
 
 
 def test_single_coded_paragraphs_are_carried_into_the_consensus(coded):

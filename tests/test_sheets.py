@@ -654,3 +654,26 @@ def test_export_of_documents_without_respondent_speech(tiny_project, tmp_path):
         sheets.export_sheet(tiny_project, "A", tmp_path / "a.xlsx", documents=["I1.txt"])
     assert snapshot(tiny_project) == before
     assert not (tmp_path / "a.xlsx").exists()
+
+
+def test_double_coded_units_are_the_paragraphs_agree_compares(tiny_project):
+    """The sample both coders coded is units.compared_paragraphs: assignments, or for a coder without
+    any the documents that coder coded; in unit order."""
+    from qualcode.agreement import compute_agreement
+    from qualcode.units import compared_paragraphs
+    from tests.conftest import add_coded_spans, assign_paragraphs, paragraph_span
+
+    with tiny_project.transaction() as conn:
+        add_coded_spans(conn, [("A", "work.toll", paragraph_span(conn, key))
+                               for key in ("SF1.txt#2", "SF2.txt#2", "TL1.txt#3")]
+                        + [("B", "work.toll", paragraph_span(conn, "SF1.txt#4"))])
+    conn = tiny_project.connect()
+    assign_paragraphs(tiny_project, "A", ["SF1.txt#2", "SF1.txt#4", "SF2.txt#2", "TL1.txt#3"])
+    # B has no assignments: B's scope is SF1.txt, the one document B coded
+    both = sheets.double_coded_units(conn, "A", "B")
+    assert both == sorted(compared_paragraphs(conn, "A", "B").unit_ids)
+    keys = {u.unit_ids[0]: u.key for u in load_units(conn, "paragraph")}
+    assert [keys[u] for u in both] == ["SF1.txt#2", "SF1.txt#4"]
+    assert compute_agreement(conn, "A", "B").compared["paragraphs"] == len(both)
+    with pytest.raises(NotFound, match="no coder named 'C'"):
+        sheets.double_coded_units(conn, "A", "C")
