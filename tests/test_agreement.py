@@ -19,6 +19,7 @@ from qualcode.agreement import (
 )
 from qualcode.errors import InputError, NotFound
 from qualcode.project import Project
+from tests.conftest import code_id
 
 
 # --------------------------------------------------------------------------
@@ -322,14 +323,10 @@ def _paragraphs(conn):
         " WHERE u.role = 'respondent' ORDER BY d.name, u.seq")]
 
 
-def _code(conn, key):
-    return conn.execute("SELECT code_id FROM codes WHERE key = ?", (key,)).fetchone()[0]
-
-
 def _add(conn, coder, key, paragraph, start_offset=0, end_offset=None):
     document_id, start, end, _ = paragraph
     codings.add_codings(conn, [{
-        "coder_id": coder, "code_id": _code(conn, key), "document_id": document_id,
+        "coder_id": coder, "code_id": code_id(conn, key), "document_id": document_id,
         "start": start + start_offset, "end": end if end_offset is None else start + end_offset,
         "origin": "manual"}])
 
@@ -531,7 +528,7 @@ def test_char_level_matches_per_character_computation(tmp_path, shared_fixtures,
             units=[{"start": 0, "end": length, "role": "respondent", "respondent_id": "R1", "speaker": "R1"}])
         codebook.store_nodes(conn, [{"key": f"cat.{c}", "label": f"Category {c}"} for c in categories])
         coder_ids = {coder: store.get_or_create_coder(conn, coder) for coder in {s[0] for s in spans}}
-        codings.add_codings(conn, [{"coder_id": coder_ids[coder], "code_id": _code(conn, f"cat.{category}"),
+        codings.add_codings(conn, [{"coder_id": coder_ids[coder], "code_id": code_id(conn, f"cat.{category}"),
                                     "document_id": document_id, "start": start, "end": end, "origin": "import"}
                                    for coder, category, start, end in spans])
     result = compute_agreement(project.connect(), coder_a, coder_b, unit="char")

@@ -7,37 +7,25 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from qualcode import codings, store
 from qualcode.agreement import compute_agreement, kappa_2x2
 from qualcode.cli import app
 from qualcode.cli.agree import EXIT_BELOW_THRESHOLD
+from tests.conftest import add_coded_spans, respondent_paragraph_spans
 
 runner = CliRunner()
-
-
-def _code(conn, key):
-    return conn.execute("SELECT code_id FROM codes WHERE key = ?", (key,)).fetchone()[0]
 
 
 @pytest.fixture
 def coded(tiny_project):
     """alice and bob code the six respondent paragraphs; work.toll has κ 0.57, the rest agree fully."""
     with tiny_project.transaction() as conn:
-        alice = store.get_or_create_coder(conn, "alice")
-        bob = store.get_or_create_coder(conn, "bob")
-        paragraphs = [tuple(r) for r in conn.execute(
-            "SELECT u.document_id, u.start, u.end FROM units u JOIN documents d USING (document_id)"
-            " WHERE u.role = 'respondent' ORDER BY d.name, u.seq")]
-        rows = []
-        for coder, key, index in [
-            (alice, "work.caseload", 0), (bob, "work.caseload", 0), (alice, "work.toll", 1), (bob, "work.toll", 1),
-            (bob, "work.toll", 5), (alice, "sup.supervision", 3), (bob, "sup.supervision", 3),
-            (alice, "sup.peer", 2), (bob, "sup.peer", 2), (alice, "work.caseload", 4), (bob, "work.caseload", 4),
-        ]:
-            document_id, start, end = paragraphs[index]
-            rows.append({"coder_id": coder, "code_id": _code(conn, key), "document_id": document_id,
-                         "start": start, "end": end, "origin": "manual"})
-        codings.add_codings(conn, rows)
+        paragraphs = respondent_paragraph_spans(conn)
+        add_coded_spans(conn, [(coder, key, paragraphs[index]) for coder, key, index in [
+            ("alice", "work.caseload", 0), ("bob", "work.caseload", 0), ("alice", "work.toll", 1),
+            ("bob", "work.toll", 1), ("bob", "work.toll", 5), ("alice", "sup.supervision", 3),
+            ("bob", "sup.supervision", 3), ("alice", "sup.peer", 2), ("bob", "sup.peer", 2),
+            ("alice", "work.caseload", 4), ("bob", "work.caseload", 4),
+        ]])
     return tiny_project
 
 
@@ -199,14 +187,8 @@ def test_bad_input_is_a_clear_error_and_changes_nothing(coded, args, message):
 
 def test_no_overlap_in_compared_units(tiny_project):
     with tiny_project.transaction() as conn:
-        alice = store.get_or_create_coder(conn, "alice")
-        bob = store.get_or_create_coder(conn, "bob")
         documents = [r[0] for r in conn.execute("SELECT document_id FROM documents ORDER BY name")]
-        rows = [{"coder_id": alice, "code_id": _code(conn, "work.toll"), "document_id": documents[0],
-                 "start": 0, "end": 5, "origin": "manual"},
-                {"coder_id": bob, "code_id": _code(conn, "work.toll"), "document_id": documents[1],
-                 "start": 0, "end": 5, "origin": "manual"}]
-        codings.add_codings(conn, rows)
+        add_coded_spans(conn, [("alice", "work.toll", (documents[0], 0, 5)), ("bob", "work.toll", (documents[1], 0, 5))])
     before = _dump(tiny_project)
     result = _invoke(tiny_project, "alice", "bob")
     assert result.exit_code == 1

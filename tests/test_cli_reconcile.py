@@ -11,7 +11,10 @@ from typer.testing import CliRunner
 
 from qualcode import codings, reconcile
 from qualcode.cli import app
-from tests.test_reconcile import add_two_coders, consensus_spans, fill, paragraph, phrase, snapshot
+from tests.conftest import assign_paragraphs
+from tests.conftest import paragraph_span as paragraph
+from tests.conftest import phrase_span as phrase
+from tests.test_reconcile import add_two_coders, consensus_spans, fill, snapshot
 
 runner = CliRunner()
 
@@ -246,9 +249,7 @@ def test_demo_stage_reconciles_from_the_shipped_sheet_and_writes_the_log(coded, 
 
 
 def test_compared_only_leaves_single_coded_paragraphs_out(coded):
-    from tests.test_reconcile import assign
-
-    assign(coded, "B", ["SF1.txt#2", "SF1.txt#4"])
+    assign_paragraphs(coded, "B", ["SF1.txt#2", "SF1.txt#4"])
     result = run(coded, "A", "B", input="q\n")
     assert "1 agreement(s) and 4 single-coded paragraph code(s) are in 'consensus'" in result.output
     assert {s[1] for s in consensus_spans(coded)} == {"SF1.txt", "SF2.txt", "TL1.txt"}
