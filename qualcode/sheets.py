@@ -228,24 +228,19 @@ def _document_ids(conn: sqlite3.Connection, names: list[str] | None) -> list[int
 
 
 def _coverage_marks(conn: sqlite3.Connection, coder_id: int, units: list[SheetUnit], code_ids: dict[int, str]):
-    """{(unit key, code key)} for every unit this coder's codings of these codes overlap."""
-    marks: set[tuple[str, str]] = set()
+    """{(unit key, code key)} for every unit this coder's codings of these codes overlap
+    (``units.coverage``, the overlap rule counts and agreement use)."""
+    from qualcode.units import Unit, coverage
+
     if not units or not code_ids:
-        return marks
-    by_document: dict[int, list[SheetUnit]] = {}
-    for unit in units:
-        by_document.setdefault(unit.document_id, []).append(unit)
-    for document_id, document_units in by_document.items():
-        rows = conn.execute(
-            "SELECT code_id, start, end FROM codings WHERE coder_id = ? AND document_id = ?",
-            (coder_id, document_id)).fetchall()
-        for code_id, start, end in rows:
-            if code_id not in code_ids:
-                continue
-            for unit in document_units:
-                if start < unit.end and end > unit.start:
-                    marks.add((unit.key, code_ids[code_id]))
-    return marks
+        return set()
+    documents = {unit.document_id for unit in units}
+    spans = [(code_ids[code_id], document_id, start, end) for code_id, document_id, start, end in conn.execute(
+        "SELECT code_id, document_id, start, end FROM codings WHERE coder_id = ?", (coder_id,))
+        if code_id in code_ids and document_id in documents]
+    paragraphs = [Unit(u.key, "paragraph", ((u.document_id, u.start, u.end),), u.respondent_id, u.speaker,
+                       "respondent", u.document, (u.unit_id,)) for u in units]
+    return {(units[index].key, code_key) for index, code_key in coverage(paragraphs, spans)}
 
 
 # --------------------------------------------------------------------------- export

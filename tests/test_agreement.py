@@ -19,7 +19,7 @@ from qualcode.agreement import (
 )
 from qualcode.errors import InputError, NotFound
 from qualcode.project import Project
-from tests.conftest import code_id
+from tests.conftest import add_coded_spans, code_id
 
 
 # --------------------------------------------------------------------------
@@ -324,32 +324,29 @@ def _paragraphs(conn):
 
 
 def _add(conn, coder, key, paragraph, start_offset=0, end_offset=None):
+    """One coding by ``coder`` (a name) of ``paragraph`` (from ``_paragraphs``), optionally cut by offsets."""
     document_id, start, end, _ = paragraph
-    codings.add_codings(conn, [{
-        "coder_id": coder, "code_id": code_id(conn, key), "document_id": document_id,
-        "start": start + start_offset, "end": end if end_offset is None else start + end_offset,
-        "origin": "manual"}])
+    add_coded_spans(conn, [(coder, key, (document_id, start + start_offset,
+                                         end if end_offset is None else start + end_offset))])
 
 
 @pytest.fixture
 def coded(tiny_project):
     """alice and bob code the six respondent paragraphs (SF1 #2 #4, SF2 #2 #4, TL1 #2 #3)."""
     with tiny_project.transaction() as conn:
-        alice = store.get_or_create_coder(conn, "alice")
-        bob = store.get_or_create_coder(conn, "bob")
         p = _paragraphs(conn)
-        _add(conn, alice, "work.caseload", p[0])
-        _add(conn, bob, "work.caseload", p[0], 0, 10)  # a short span inside the same paragraph
-        _add(conn, alice, "work.toll", p[1])
-        _add(conn, bob, "work.toll", p[1])
-        _add(conn, bob, "work.toll", p[5])
-        _add(conn, alice, "sup.supervision", p[1], 40)
-        _add(conn, alice, "sup.supervision", p[3])
-        _add(conn, bob, "sup.supervision", p[3])
-        _add(conn, alice, "sup.peer", p[2])
-        _add(conn, bob, "sup.peer", p[2])
-        _add(conn, alice, "work.caseload", p[4])
-        _add(conn, bob, "work.caseload", p[4])
+        _add(conn, "alice", "work.caseload", p[0])
+        _add(conn, "bob", "work.caseload", p[0], 0, 10)  # a short span inside the same paragraph
+        _add(conn, "alice", "work.toll", p[1])
+        _add(conn, "bob", "work.toll", p[1])
+        _add(conn, "bob", "work.toll", p[5])
+        _add(conn, "alice", "sup.supervision", p[1], 40)
+        _add(conn, "alice", "sup.supervision", p[3])
+        _add(conn, "bob", "sup.supervision", p[3])
+        _add(conn, "alice", "sup.peer", p[2])
+        _add(conn, "bob", "sup.peer", p[2])
+        _add(conn, "alice", "work.caseload", p[4])
+        _add(conn, "bob", "work.caseload", p[4])
     return tiny_project
 
 
@@ -422,23 +419,19 @@ def test_scope_uses_assignments_and_restricts_higher_units(coded):
 
 def test_scope_falls_back_to_documents_coded(tiny_project):
     with tiny_project.transaction() as conn:
-        alice = store.get_or_create_coder(conn, "alice")
-        bob = store.get_or_create_coder(conn, "bob")
         p = _paragraphs(conn)
-        _add(conn, alice, "work.toll", p[1])
-        _add(conn, alice, "work.caseload", p[4])  # TL1: only alice coded this document
-        _add(conn, bob, "work.toll", p[1])
+        _add(conn, "alice", "work.toll", p[1])
+        _add(conn, "alice", "work.caseload", p[4])  # TL1: only alice coded this document
+        _add(conn, "bob", "work.toll", p[1])
     result = compute_agreement(tiny_project.connect(), "alice", "bob")
     assert result.compared["documents"] == ["SF1.txt"] and result.compared["count"] == 2
 
 
 def test_no_shared_units_is_an_error(tiny_project):
     with tiny_project.transaction() as conn:
-        alice = store.get_or_create_coder(conn, "alice")
-        bob = store.get_or_create_coder(conn, "bob")
         p = _paragraphs(conn)
-        _add(conn, alice, "work.toll", p[0])
-        _add(conn, bob, "work.toll", p[4])
+        _add(conn, "alice", "work.toll", p[0])
+        _add(conn, "bob", "work.toll", p[4])
     with pytest.raises(InputError, match="no units in common"):
         compute_agreement(tiny_project.connect(), "alice", "bob")
     assert compute_agreement(tiny_project.connect(), "alice", "bob", scope="all").compared["count"] == 6
@@ -563,8 +556,7 @@ def test_demo_stage_reads_the_coders_from_the_project(coded):
     from qualcode.demo import _stage_agree
 
     with coded.transaction() as conn:
-        auto = store.get_or_create_coder(conn, "auto")
-        _add(conn, auto, "work.toll", _paragraphs(conn)[0])  # 'auto' and 'consensus' are not a coder pair
+        _add(conn, "auto", "work.toll", _paragraphs(conn)[0])  # 'auto' and 'consensus' are not a coder pair
     step = _stage_agree({"project": coded})
     assert step.command == "qualcode agree alice bob --unit paragraph"
     assert "Coders: alice and bob." in step.lines[0]
@@ -578,8 +570,7 @@ def test_demo_stage_skips_without_two_coders(tiny_project):
     from qualcode.demo import _stage_agree
 
     with tiny_project.transaction() as conn:
-        alice = store.get_or_create_coder(conn, "alice")
-        _add(conn, alice, "work.toll", _paragraphs(conn)[0])
+        _add(conn, "alice", "work.toll", _paragraphs(conn)[0])
     step = _stage_agree({"project": tiny_project})
     assert step.table is None and step.lines[0].startswith("Skipped") and "alice" in step.lines[0]
 

@@ -7,10 +7,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from qualcode import exchange
-from qualcode.codings import add_codings, load_codings
+from qualcode.codings import load_codings
 from qualcode.errors import InputError, NotFound
-from qualcode.store import get_or_create_coder
 from qualcode.units import load_units
+from tests.conftest import add_coded_spans
 
 
 def snapshot(project):
@@ -116,12 +116,9 @@ def test_bad_headers_and_files(tiny_project, tmp_path):
 
 
 def _add(project, coder, key, unit, start_offset=0, end_offset=0):
-    conn = project.connect()
-    code_id = conn.execute("SELECT code_id FROM codes WHERE key = ?", (key,)).fetchone()[0]
     with project.transaction() as conn:
-        coder_id = get_or_create_coder(conn, coder)
-        add_codings(conn, [{"coder_id": coder_id, "code_id": code_id, "document_id": unit.document_id,
-                            "start": unit.start + start_offset, "end": unit.end - end_offset, "origin": "rule"}])
+        add_coded_spans(conn, [(coder, key, (unit.document_id, unit.start + start_offset, unit.end - end_offset))],
+                        origin="rule")
 
 
 def test_export_spans_and_units(tiny_project, tmp_path):

@@ -677,3 +677,27 @@ def test_double_coded_units_are_the_paragraphs_agree_compares(tiny_project):
     assert compute_agreement(conn, "A", "B").compared["paragraphs"] == len(both)
     with pytest.raises(NotFound, match="no coder named 'C'"):
         sheets.double_coded_units(conn, "A", "C")
+
+
+def test_prefilled_marks_follow_the_overlap_rule(tiny_project, tmp_path):
+    """A coder's earlier coding marks every paragraph it overlaps by a character, and none it only
+    touches or that lies in another document."""
+    from tests.conftest import add_coded_spans, paragraph_span
+
+    with tiny_project.transaction() as conn:
+        first, second = paragraph_span(conn, "TL1.txt#2"), paragraph_span(conn, "TL1.txt#3")
+        add_coded_spans(conn, [
+            ("B", "work.toll", (first[0], first[2] - 2, second[1] + 2)),  # over the end of #2 into #3
+            ("B", "sup.peer", (first[0], first[2], second[1])),  # only the gap between the two
+        ])
+    result = sheets.export_sheet(tiny_project, "B", tmp_path / "b.xlsx", documents=["TL1.txt"])
+    assert result.prefilled == 2
+    assert sheet_marks_of(tmp_path / "b.xlsx") == {("TL1.txt#2", "work.toll"), ("TL1.txt#3", "work.toll")}
+
+
+def sheet_marks_of(path):
+    sheet = load_workbook(path)["Coding"]
+    codes = {column: sheet.cell(sheets.KEY_ROW, column).value for column in range(1, sheet.max_column + 1)}
+    return {(sheet.cell(row, 3).value, codes[column].removeprefix("code:"))
+            for row in range(sheets.FIRST_DATA_ROW, sheet.max_row + 1) for column in codes
+            if codes[column] and str(codes[column]).startswith("code:") and sheet.cell(row, column).value is not None}
