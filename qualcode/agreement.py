@@ -533,8 +533,10 @@ def compute_agreement(
     (or, with ``min_overlap`` F > 0, when the coded characters cover at least
     F of the unit). ``scope="assigned"`` compares only the paragraphs both
     coders were assigned (``assignments``), or, for a coder without
-    assignments, the documents that coder coded; higher-level units are cut
-    down to those paragraphs. ``scope="all"`` compares every respondent unit.
+    assignments, the documents that coder coded (``units.compared_paragraphs``,
+    shared with reconciliation); higher-level units are trimmed to those
+    paragraphs (``units.restrict_units``). ``scope="all"`` compares every
+    respondent unit.
     With ``ci``, percentile intervals from a cluster bootstrap over
     respondents (``n_boot`` replicates, ``seed``). Reads only.
     """
