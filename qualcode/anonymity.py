@@ -223,37 +223,94 @@ class _Span:
     end: int
 
 
+# Each structured kind needs a character or word that is rare in speech: an @,
+# a digit, a web ending, a street word. Finding those first with a fast search
+# and running the full patterns only on the lines around them scans most of a
+# transcript once instead of nine times. Dates, addresses and phone numbers may
+# be hard-wrapped, so those windows reach two lines and at least 250 characters
+# either side of the trigger: further than any such match reaches in real text.
+_CONTEXT_LINES = 2
+_CONTEXT_CHARS = 250
+_URL_TRIGGER = re.compile(r"://|www\.|\.(?:com|org|net|info|io|edu|gov|uk|ly|me)\b", re.IGNORECASE)
+_STREET_TRIGGER = re.compile(_STREET_SUFFIX)
+_AT_SIGN = re.compile("@")
+# Every phone number, date, ZIP code and NHS number holds a run of digits that
+# does not follow a letter (0770…, 12 March, +44), every UK postcode a digit
+# and two capitals (2QT), every unseparated NHS number ten digits; respondent
+# ids and speaker labels on every turn (SF4:, R0052:) hold none of these.
+_DIGITS = re.compile(r"\d(?:(?<![A-Za-z0-9]\d)|[A-Z]{2}|\d{9})")
+
+
+def _line_windows(text: str, trigger: re.Pattern, context_lines: int = 0) -> list[tuple[int, int]]:
+    """Merged (start, end) regions of whole lines around every line where ``trigger`` matches."""
+    windows: list[tuple[int, int]] = []
+    length = len(text)
+    position = 0
+    while (found := trigger.search(text, position)) is not None:
+        start = text.rfind("\n", 0, found.start()) + 1
+        line_end = text.find("\n", found.end())
+        end = length if line_end < 0 else line_end
+        if context_lines:
+            for _ in range(context_lines):
+                if start > 0:
+                    start = text.rfind("\n", 0, start - 1) + 1
+                if end < length:
+                    following = text.find("\n", end + 1)
+                    end = length if following < 0 else following
+            if start > found.start() - _CONTEXT_CHARS:
+                start = text.rfind("\n", 0, max(found.start() - _CONTEXT_CHARS, 0)) + 1
+            if end < found.end() + _CONTEXT_CHARS:
+                following = text.find("\n", found.end() + _CONTEXT_CHARS)
+                end = length if following < 0 else following
+        if windows and start <= windows[-1][1]:
+            windows[-1] = (windows[-1][0], max(end, windows[-1][1]))
+        else:
+            windows.append((start, end))
+        if line_end < 0:
+            break
+        position = line_end + 1
+    return windows
+
+
 def _structured_spans(text: str) -> list[_Span]:
     spans: list[_Span] = []
-    for m in _EMAIL.finditer(text):
-        spans.append(_Span("email", m.start(), m.end()))
-    for m in _URL.finditer(text):
-        end = m.end()
-        while end > m.start() and text[end - 1] in ".,;:!?":
-            end -= 1
-        spans.append(_Span("url", m.start(), end))
-    for m in _PHONE.finditer(text):
-        matched = m.group(0).rstrip(" .-")
-        if _phone_ok(matched):
-            spans.append(_Span("phone", m.start(), m.start() + len(matched)))
-    for m in _HANDLE.finditer(text):
-        end = m.end()
-        while text[end - 1] == ".":
-            end -= 1
-        spans.append(_Span("handle", m.start(), end))
-    for m in _UK_POSTCODE.finditer(text):
-        spans.append(_Span("postcode", m.start(), m.end()))
-    for m in _US_ZIP.finditer(text):
-        group = "zip" if m.group("zip") else 0
-        spans.append(_Span("postcode", m.start(group), m.end(group)))
-    for m in _DATE.finditer(text):
-        if _numeric_date_ok(m.group(0)):
-            spans.append(_Span("date", m.start(), m.end()))
-    for m in _ADDRESS_NUMBERED.finditer(text):
-        spans.append(_Span("address", m.start(), m.end()))
-    for m in _ADDRESS_NAMED.finditer(text):
-        if m.group("street").split()[0].lower() not in _GENERIC_STREETS:
-            spans.append(_Span("address", m.start("street"), m.end("street")))
+    if "@" in text:
+        for start, end in _line_windows(text, _AT_SIGN):
+            for m in _EMAIL.finditer(text, start, end):
+                spans.append(_Span("email", m.start(), m.end()))
+            for m in _HANDLE.finditer(text, start, end):
+                match_end = m.end()
+                while text[match_end - 1] == ".":
+                    match_end -= 1
+                spans.append(_Span("handle", m.start(), match_end))
+    for start, end in _line_windows(text, _URL_TRIGGER):
+        for m in _URL.finditer(text, start, end):
+            match_end = m.end()
+            while match_end > m.start() and text[match_end - 1] in ".,;:!?":
+                match_end -= 1
+            spans.append(_Span("url", m.start(), match_end))
+    for start, end in _line_windows(text, _DIGITS, _CONTEXT_LINES):
+        for m in _PHONE.finditer(text, start, end):
+            matched = m.group(0).rstrip(" .-")
+            if _phone_ok(matched):
+                spans.append(_Span("phone", m.start(), m.start() + len(matched)))
+        for m in _UK_POSTCODE.finditer(text, start, end):
+            spans.append(_Span("postcode", m.start(), m.end()))
+        for m in _US_ZIP.finditer(text, start, end):
+            group = "zip" if m.group("zip") else 0
+            spans.append(_Span("postcode", m.start(group), m.end(group)))
+        for m in _DATE.finditer(text, start, end):
+            if _numeric_date_ok(m.group(0)):
+                spans.append(_Span("date", m.start(), m.end()))
+        for m in _NHS_NUMBER.finditer(text, start, end):
+            if _nhs_number_ok(m.group(0)):
+                spans.append(_Span("identifier", m.start(), m.end()))
+    for start, end in _line_windows(text, _STREET_TRIGGER, _CONTEXT_LINES):
+        for m in _ADDRESS_NUMBERED.finditer(text, start, end):
+            spans.append(_Span("address", m.start(), m.end()))
+        for m in _ADDRESS_NAMED.finditer(text, start, end):
+            if m.group("street").split()[0].lower() not in _GENERIC_STREETS:
+                spans.append(_Span("address", m.start("street"), m.end("street")))
     return spans
 
 
@@ -269,10 +326,6 @@ def _nhs_number_ok(candidate: str) -> bool:
     if check == 11:
         check = 0
     return check != 10 and check == digits[9] and len(set(digits)) > 1
-
-
-def _nhs_number_spans(text: str) -> list[_Span]:
-    return [_Span("identifier", m.start(), m.end()) for m in _NHS_NUMBER.finditer(text) if _nhs_number_ok(m.group(0))]
 
 
 def _identifier_pattern(identifiers: list[str] | None) -> re.Pattern | None:
@@ -335,23 +388,136 @@ _OOV_PROB = -20.5
 _RAREST_PROB = -19.4
 
 
-@lru_cache(maxsize=4)
-def _word_probabilities(language: str) -> dict[str, float]:
-    """Log-probabilities of cased word forms (spacy-lookups-data's lexeme_prob table); {} when absent."""
+class _WordFrequencies:
+    """Log-probabilities of word forms, looked up one form at a time (falsy when there is no table).
+
+    The source is spacy-lookups-data's ``<lang>_lexeme_prob`` table: a million
+    forms in gzipped JSON that take 1–2 s to parse. The first use on a machine
+    copies the forms the heuristic can ask about (lower-case forms above the
+    table's floor, forms starting with a capital) into an SQLite file in the
+    user's cache folder; later processes open it in milliseconds and read
+    only the forms a text contains. Without a writable cache folder the table
+    is parsed into memory as before.
+    """
+
+    def __init__(self, language: str):
+        self.language = language
+        self._cache: dict[str, float | None] = {}
+        self._conn = None
+        self._table: dict[str, float] | None = None
+        self._present = True
+        self._open()
+
+    def __bool__(self) -> bool:
+        return self._present
+
+    def get(self, form: str, default: float | None = None) -> float | None:
+        try:
+            value = self._cache[form]
+        except KeyError:
+            value = self._lookup(form)
+            if len(self._cache) < 200_000:  # bound the memo on huge vocabularies
+                self._cache[form] = value
+        return default if value is None else value
+
+    def _lookup(self, form: str) -> float | None:
+        if self._table is not None:
+            return self._table.get(form)
+        row = self._conn.execute("SELECT p FROM prob WHERE form = ?", (form,)).fetchone()
+        return None if row is None else row[0]
+
+    def _open(self) -> None:
+        source = _lexeme_prob_path(self.language)
+        if source is None:
+            self._present, self._table = False, {}
+            return
+        cache_file = _frequency_cache_file(self.language, source)
+        if cache_file is not None and cache_file.exists():
+            try:
+                self._conn = _connect_read_only(cache_file)
+                return
+            except Exception:  # a damaged cache: rebuild it below
+                self._conn = None
+        table = _compact_table(_parse_lexeme_prob(source))
+        if cache_file is not None:
+            try:
+                _write_frequency_cache(cache_file, table)
+                self._conn = _connect_read_only(cache_file)
+                return
+            except Exception:  # read-only home, full disk: keep the table in memory
+                self._conn = None
+        self._table = table
+
+
+def _lexeme_prob_path(language: str):
+    import importlib.util
+    from pathlib import Path as _Path
+
+    spec = importlib.util.find_spec("spacy_lookups_data")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = _Path(list(spec.submodule_search_locations)[0]) / "data" / f"{language}_lexeme_prob.json.gz"
+    return path if path.exists() else None
+
+
+def _parse_lexeme_prob(path) -> dict[str, float]:
     import gzip
     import json
+
+    # decompressing whole and parsing bytes is about twice as fast as a streamed json.load
+    return json.loads(gzip.decompress(Path(path).read_bytes()))
+
+
+def _compact_table(table: dict[str, float]) -> dict[str, float]:
+    """The forms the heuristic looks up: lower-case forms above the floor (rarer ones count as unseen) and
+    forms starting with a capital."""
+    return {form: p for form, p in table.items()
+            if (p > _RAREST_PROB and form == form.lower()) or form[:1].isupper()}
+
+
+def _frequency_cache_file(language: str, source) -> Path | None:
     import os
 
+    base = os.environ.get("QUALCODE_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "qualcode")
+    if base.startswith("~"):
+        return None  # no home folder
+    stat = source.stat()
+    return Path(base) / f"{language}_lexeme_prob-{stat.st_size}-{int(stat.st_mtime)}.sqlite"
+
+
+def _write_frequency_cache(cache_file: Path, table: dict[str, float]) -> None:
+    import os
+    import sqlite3
+    import tempfile
+
+    cache_file.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=cache_file.parent, suffix=".tmp")
+    os.close(handle)
     try:
-        import spacy_lookups_data
-    except ImportError:
-        return {}
-    path = os.path.join(os.path.dirname(spacy_lookups_data.__file__), "data", f"{language}_lexeme_prob.json.gz")
-    if not os.path.exists(path):
-        return {}
-    with open(path, "rb") as handle:
-        # decompressing whole and parsing bytes is about twice as fast as a streamed json.load
-        return json.loads(gzip.decompress(handle.read()))
+        conn = sqlite3.connect(temporary)
+        conn.execute("CREATE TABLE prob (form TEXT PRIMARY KEY, p REAL NOT NULL) WITHOUT ROWID")
+        conn.executemany("INSERT INTO prob VALUES (?, ?)", table.items())
+        conn.commit()
+        conn.close()
+        os.replace(temporary, cache_file)  # other processes see a whole file or none
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _connect_read_only(cache_file: Path):
+    import sqlite3
+
+    conn = sqlite3.connect(f"{cache_file.as_uri()}?mode=ro", uri=True, check_same_thread=False)
+    conn.execute("SELECT p FROM prob LIMIT 1").fetchall()
+    return conn
+
+
+@lru_cache(maxsize=4)
+def _word_probabilities(language: str) -> _WordFrequencies:
+    """Log-probabilities of cased word forms (spacy-lookups-data's lexeme_prob table); falsy when absent."""
+    return _WordFrequencies(language)
 
 
 def _base(word: str) -> str:
@@ -398,36 +564,112 @@ def _inside(position: int, regions: list[tuple[int, int]], starts: list[int]) ->
     return index >= 0 and regions[index][0] <= position < regions[index][1]
 
 
+# Names never span lines, and the rules look only at a word's neighbours on its
+# line, so a long text is read in blocks of whole lines (cut at a blank line
+# where there is one): memory stays bounded by the block, not the file. The one
+# text-wide rule — a word found as a name is a name wherever else it is
+# capitalised — is applied once the whole text has been read.
+_NAME_BLOCK_CHARS = 1 << 20
+
+
+def _line_blocks(text: str, size: int) -> list[tuple[int, int]]:
+    """(start, end) blocks of whole lines of about ``size`` characters, preferably ending at a blank line."""
+    blocks = []
+    start, length = 0, len(text)
+    while start < length:
+        if length - start <= size:
+            blocks.append((start, length))
+            break
+        end = text.find("\n\n", start + size, start + 2 * size)
+        if end < 0:
+            end = text.find("\n", start + size)
+        if end < 0:
+            blocks.append((start, length))
+            break
+        blocks.append((start, end))
+        start = end + 1
+    return blocks
+
+
 def _heuristic_name_spans(text: str, language: str, skip: list[tuple[int, int]]) -> list[_Span]:
     probs = _word_probabilities(language)
     skip_sorted = sorted(skip)
     skip_starts = [s for s, _ in skip_sorted]
-    words = [(m.start(), m.end(), m.group(0)) for m in _WORD.finditer(text)]
+    blocks = _line_blocks(text, _NAME_BLOCK_CHARS)
+    named_words: set[str] = set()
+    read = []  # per block: (block, flagged word indexes, name runs as (start, end) word indexes, words, grower)
+    for block in blocks:
+        words = [(m.start(), m.end(), m.group()) for m in _WORD.finditer(text, *block)]
+        flagged_words = _flag_words(words, text, probs, skip_sorted, skip_starts)
+        grow = _Grower(words, text, probs, skip_sorted, skip_starts)
+        runs = {grow(index) for index in flagged_words}
+        for first, last in runs:
+            for position in range(first, last + 1):
+                base = _base(words[position][2])
+                if position in flagged_words or (_TITLE_CASE.fullmatch(base) and not _is_common(base, probs)):
+                    named_words.add(base)
+        if len(blocks) == 1:  # any real transcript: keep the words
+            read.append((block, flagged_words, runs, words, grow))
+        else:  # keep the runs' character spans; words are read again only where a named word occurs
+            read.append((block, flagged_words, [(words[first][0], words[last][1]) for first, last in runs],
+                         None, None))
+    named_pattern = None
+    if named_words and len(blocks) > 1:
+        named_pattern = re.compile("|".join(re.escape(word) for word in sorted(named_words, key=len, reverse=True)))
+    spans: list[_Span] = []
+    for block, flagged_words, runs, words, grow in read:
+        if words is None:
+            if named_pattern is None or named_pattern.search(text, *block) is None:
+                spans += [_name_span(text, start, end) for start, end in sorted(runs)]
+                continue
+            words = [(m.start(), m.end(), m.group()) for m in _WORD.finditer(text, *block)]
+            grow = _Grower(words, text, probs, skip_sorted, skip_starts)
+        # A word found as (part of) a name names the same person wherever else it is capitalised.
+        if named_words:
+            for index, (start, _end, word) in enumerate(words):
+                if word[0].isupper() and index not in flagged_words and _base(word) in named_words \
+                        and not _inside(start, skip_sorted, skip_starts):
+                    flagged_words.add(index)
+        spans += [_name_span(text, words[first][0], words[last][1])
+                  for first, last in sorted({grow(index) for index in flagged_words})]
+    return spans
+
+
+def _name_span(text: str, start: int, end: int) -> _Span:
+    if text[end - 2:end] in ("'s", "’s"):
+        end -= 2
+    return _Span("name", start, end)
+
+
+def _sentence_start(text: str, position: int) -> bool:
+    """Whether the word at ``position`` starts a sentence, a line, or follows a speaker label or colon."""
+    position -= 1
+    while position >= 0:
+        char = text[position]
+        if char in " \t\"'“‘”’()":
+            position -= 1
+        elif char in "—–-" and position > 0 and text[position - 1] == " ":
+            return False  # after a dash mid-sentence
+        elif char == "]":
+            # a bracketed note ([laughs], [SF8]) is transparent: look before it
+            opening = text.rfind("[", 0, position)
+            if opening < 0 or "\n" in text[opening:position]:
+                return False
+            position = opening - 1
+        else:
+            break
+    if position < 0 or text[position] == "\n" or text[position] in _SENTENCE_END:
+        return True
+    return text[position] == ":"
+
+
+def _flag_words(words: list[tuple[int, int, str]], text: str, probs, skip_sorted, skip_starts) -> set[int]:
+    """Indexes of the words that are names by the rules on their own and their neighbours."""
     count = len(words)
-
-    def sentence_start(index: int) -> bool:
-        position = words[index][0] - 1
-        while position >= 0:
-            char = text[position]
-            if char in " \t\"'“‘”’()":
-                position -= 1
-            elif char in "—–-" and position > 0 and text[position - 1] == " ":
-                return False  # after a dash mid-sentence
-            elif char == "]":
-                # a bracketed note ([laughs], [SF8]) is transparent: look before it
-                opening = text.rfind("[", 0, position)
-                if opening < 0 or "\n" in text[opening:position]:
-                    return False
-                position = opening - 1
-            else:
-                break
-        if position < 0 or text[position] == "\n" or text[position] in _SENTENCE_END:
-            return True
-        return text[position] == ":"
-
     flagged_words: set[int] = set()
     for index, (start, end, word) in enumerate(words):
-        if not _TITLE_CASE.fullmatch(_base(word)):
+        # cheap test first: most words are lower case
+        if not word[0].isupper() or not _TITLE_CASE.fullmatch(_base(word)):
             continue
         if _inside(start, skip_sorted, skip_starts):
             continue
@@ -439,7 +681,7 @@ def _heuristic_name_spans(text: str, language: str, skip: list[tuple[int, int]])
         cued = (previous in _CUE_BEFORE and text[words[index - 1][1]:start] == " ") or (
             following in _CUE_AFTER and index + 1 < count and text[end:words[index + 1][0]] == " ")
         related = _relation_cue(index, words, text)
-        at_start = sentence_start(index)
+        at_start = _sentence_start(text, start)
         if (titled or related and not at_start) and word.lower() not in _NOT_NAMES:
             name = True
         elif at_start:
@@ -458,30 +700,12 @@ def _heuristic_name_spans(text: str, language: str, skip: list[tuple[int, int]])
                 continue
             word = words[neighbour][2]
             if (_TITLE_CASE.fullmatch(_base(word)) and word.lower() not in _NOT_NAMES
-                    and not sentence_start(neighbour)
+                    and not _sentence_start(text, words[neighbour][0])
                     and not _inside(words[neighbour][0], skip_sorted, skip_starts)
                     and (joined_by_and or not _is_common(_base(word), probs))):
                 flagged_words.add(neighbour)
                 pending.append(neighbour)
-
-    grow = _Grower(words, text, probs, skip_sorted, skip_starts)
-    # A word found as (part of) a name names the same person wherever else it is capitalised.
-    named_words = set()
-    for first, last in {grow(index) for index in flagged_words}:
-        for position in range(first, last + 1):
-            base = _base(words[position][2])
-            if position in flagged_words or (_TITLE_CASE.fullmatch(base) and not _is_common(base, probs)):
-                named_words.add(base)
-    for index, (start, _end, word) in enumerate(words):
-        if index not in flagged_words and _base(word) in named_words and not _inside(start, skip_sorted, skip_starts):
-            flagged_words.add(index)
-    spans: list[_Span] = []
-    for first, last in sorted({grow(index) for index in flagged_words}):
-        end = words[last][1]
-        if text[end - 2:end] in ("'s", "’s"):
-            end -= 2
-        spans.append(_Span("name", words[first][0], end))
-    return spans
+    return flagged_words
 
 
 def _list_neighbours(index: int, words: list[tuple[int, int, str]], text: str) -> list[tuple[int, bool]]:
@@ -524,32 +748,52 @@ def _relation_cue(index: int, words: list[tuple[int, int, str]], text: str) -> b
 class _Grower:
     """Grows a flagged word over neighbouring capitalised words (Sarah Whitfield, Jo Pemberton).
 
-    The reach of each word is computed once, so a text of many capitalised
-    words in a row takes linear time.
+    Only the runs around flagged words are looked at, and each word's reach
+    is remembered, so a text of many capitalised words in a row still takes
+    linear time.
     """
 
     def __init__(self, words, text, probs, skip_sorted, skip_starts):
-        count = len(words)
+        self.words, self.text, self.probs = words, text, probs
+        self.skip_sorted, self.skip_starts = skip_sorted, skip_starts
+        self.right: dict[int, int] = {}  # the last word the run from a word extends to
+        self.left: dict[int, int] = {}  # the first word
 
-        def joined(left: int) -> bool:
-            return text[words[left][1]:words[left + 1][0]] == " "
+    def _joined(self, left: int) -> bool:
+        return self.text[self.words[left][1]:self.words[left + 1][0]] == " "
 
-        # right[i]: the last word the run from i extends to (names grow right over any capitalised word)
-        self.right = list(range(count))
-        for index in range(count - 2, -1, -1):
-            following = words[index + 1][2]
-            if joined(index) and _TITLE_CASE.fullmatch(following) and following.lower() not in _NOT_NAMES:
-                self.right[index] = self.right[index + 1]
-        # left[i]: the first word; growing left only over words that are not everyday words
-        self.left = list(range(count))
-        for index in range(1, count):
-            previous = words[index - 1][2]
-            if joined(index - 1) and _TITLE_CASE.fullmatch(previous) and not _is_common(previous, probs) and \
-                    not _inside(words[index - 1][0], skip_sorted, skip_starts):
-                self.left[index] = self.left[index - 1]
+    def _extends_right(self, index: int) -> bool:
+        # names grow right over any capitalised word
+        if index + 1 >= len(self.words):
+            return False
+        following = self.words[index + 1][2]
+        return self._joined(index) and bool(_TITLE_CASE.fullmatch(following)) and following.lower() not in _NOT_NAMES
+
+    def _extends_left(self, index: int) -> bool:
+        # growing left only over words that are not everyday words
+        if index == 0:
+            return False
+        previous = self.words[index - 1][2]
+        return (self._joined(index - 1) and bool(_TITLE_CASE.fullmatch(previous))
+                and not _is_common(previous, self.probs)
+                and not _inside(self.words[index - 1][0], self.skip_sorted, self.skip_starts))
+
+    def _reach(self, index: int, memo: dict[int, int], step: int, extends) -> int:
+        visited = []
+        position = index
+        while position not in memo:
+            visited.append(position)
+            if not extends(position):
+                break
+            position += step
+        reach = memo.get(position, position)
+        for seen in visited:
+            memo[seen] = reach
+        return reach
 
     def __call__(self, index: int) -> tuple[int, int]:
-        return self.left[index], self.right[index]
+        return (self._reach(index, self.left, -1, self._extends_left),
+                self._reach(index, self.right, 1, self._extends_right))
 
 
 # -- names: a trained pipeline when there is one ---------------------------------
@@ -560,16 +804,23 @@ _NER_LABELS = {"PERSON", "GPE", "LOC", "ORG", "FAC"}
 
 @lru_cache(maxsize=1)
 def installed_ner_pipeline() -> str | None:
-    """The name of an installed trained English pipeline, or None. Nothing is downloaded."""
+    """The name of an installed trained English pipeline, or None. Nothing is downloaded.
+
+    Looked for with importlib alone: importing spaCy costs about 0.6 s, which
+    an import without a trained pipeline should not pay.
+    """
+    import importlib.metadata
     import importlib.util
 
-    # find_spec is cheap; importing spaCy just to learn that no pipeline is installed costs ~0.6 s
-    candidates = [name for name in TRAINED_PIPELINES if importlib.util.find_spec(name) is not None]
-    if not candidates:
-        return None
-    import spacy.util
-
-    return next((name for name in candidates if spacy.util.is_package(name)), None)
+    for name in TRAINED_PIPELINES:
+        if importlib.util.find_spec(name) is None:
+            continue
+        try:
+            importlib.metadata.distribution(name)  # what spacy.util.is_package checks
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        return name
+    return None
 
 
 @lru_cache(maxsize=1)
@@ -639,7 +890,7 @@ def scan_text(
     """
     if names not in NAME_METHODS:
         raise ValueError(f"names must be one of {', '.join(NAME_METHODS)}")
-    spans = _identifier_spans(text, identifiers) + _nhs_number_spans(text) + _structured_spans(text)
+    spans = _identifier_spans(text, identifiers) + _structured_spans(text)
 
     skip = [(m.start(), m.end()) for m in _PLACEHOLDER.finditer(text)]
     skip += [(m.start("label"), m.end("label")) for m in _SPEAKER_LABEL.finditer(text)
@@ -665,17 +916,18 @@ def scan_text(
     elif method == "heuristic":
         spans += _heuristic_name_spans(text, language, skip)
 
-    line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
     findings = []
+    line, counted_to = 1, 0  # lines counted as the findings come, in text order
     for span in _resolve_overlaps(spans):
         matched = text[span.start:span.end]
         if span.kind != "identifier" and RESPONDENT_ID.fullmatch(matched):
             continue
-        line_index = bisect.bisect_right(line_starts, span.start) - 1
+        line += text.count("\n", counted_to, span.start)
+        counted_to = span.start
         findings.append(Finding(
             kind=span.kind,
-            line=line_index + 1,
-            column=span.start - line_starts[line_index] + 1,
+            line=line,
+            column=span.start - text.rfind("\n", 0, span.start),
             masked=mask(matched, span.kind),
             start=span.start,
             end=span.end,

@@ -1175,8 +1175,12 @@ def results_frame(results: list[FileResult]):
 
 
 def load_identifiers(path: Path | str) -> list[str]:
-    """Names and places, one per line (blank lines and ``#`` comments ignored); never stored."""
-    path = Path(path)
-    data = read_bytes(path)
-    text, _ = decode_text(data, path.name)
-    return [line.strip() for line in text.split("\n") if line.strip() and not line.lstrip().startswith("#")]
+    """The study's identifiers list for ``qualcode import``: :func:`qualcode.anonymity.read_identifiers`.
+
+    One reader serves import and check-anonymity alike, so both accept the
+    same files (UTF-8, one name per line) and refuse the same ones (missing,
+    empty, not UTF-8) with the same message. The list is never stored.
+    """
+    from qualcode.anonymity import read_identifiers
+
+    return read_identifiers(path)

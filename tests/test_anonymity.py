@@ -491,3 +491,96 @@ def test_check_files_bad_input(tmp_path, setup, message):
     setup(path)
     with pytest.raises(InputError, match=message):
         anonymity.check_files([path])
+
+
+# -- speed and memory: what the fast paths must not change ------------------------------------------
+
+def _structured_spans_over_the_whole_text(text: str) -> set[tuple[str, int, int]]:
+    """Every structured pattern run over the whole text, as before the trigger windows."""
+    with_windows = anonymity._line_windows
+
+    def whole_text(text, trigger, context_lines=0):
+        return [(0, len(text))] if text else []
+
+    anonymity._line_windows = whole_text
+    try:
+        return {(s.kind, s.start, s.end) for s in anonymity._structured_spans(text)}
+    finally:
+        anonymity._line_windows = with_windows
+
+
+@given(st.lists(st.sampled_from(list("aAbB zZ019.,:;@/-+()[]\n") + [
+    "07700 ", "900 461", "+44 ", "(01632) ", "LS6 2QT", "LS62QT", "SF4: ", "R0052: ", "x@y.org", "@karen", "www.",
+    "bit.ly/x", "12 ", "March ", "2019", "12/03/2019", "the 21st of ", "Tuesday ", "14 ", "Acacia ", "Road",
+    " on ", "Fernhill ", "Crescent", "IL ", "62704", "zip code ", "943 476 5919", "NHS9434765919", "\n\n",
+]), max_size=60).map("".join))
+def test_trigger_windows_find_what_the_whole_text_scan_finds(text):
+    assert {(s.kind, s.start, s.end) for s in anonymity._structured_spans(text)} == \
+        _structured_spans_over_the_whole_text(text)
+
+
+def test_trigger_windows_on_the_labelled_set():
+    for path in sorted(LABELLED_SET.glob("ex*.txt")):
+        text = path.read_text(encoding="utf-8")
+        assert {(s.kind, s.start, s.end) for s in anonymity._structured_spans(text)} == \
+            _structured_spans_over_the_whole_text(text), path.name
+
+
+def test_long_texts_read_in_blocks_give_the_same_findings(monkeypatch):
+    text = "\n\n".join(path.read_text(encoding="utf-8") for path in sorted(LABELLED_SET.glob("ex*.txt")))
+    whole = scan_text(text, names="heuristic")
+    assert sum(f.kind == "name" for f in whole) > 50
+    monkeypatch.setattr(anonymity, "_NAME_BLOCK_CHARS", 500)
+    assert len(anonymity._line_blocks(text, 500)) > 20
+    assert scan_text(text, names="heuristic") == whole
+
+
+def test_line_blocks_cover_the_text_in_whole_lines():
+    text = "one line\n\ntwo\nthree three three\n" * 50 + "last"
+    blocks = anonymity._line_blocks(text, 40)
+    assert blocks[0][0] == 0 and blocks[-1][1] == len(text)
+    for (_, end), (next_start, _) in zip(blocks, blocks[1:]):
+        assert text[end] == "\n" and next_start == end + 1
+
+
+def test_word_frequency_cache_answers_like_the_table(tmp_path, monkeypatch):
+    source = anonymity._lexeme_prob_path("en")
+    if source is None:
+        pytest.skip("spacy-lookups-data is not installed")
+    table = anonymity._parse_lexeme_prob(source)
+    monkeypatch.setenv("QUALCODE_CACHE_DIR", str(tmp_path / "cache"))
+    built = anonymity._WordFrequencies("en")  # builds the cache file
+    assert list((tmp_path / "cache").glob("en_lexeme_prob-*.sqlite"))
+    opened = anonymity._WordFrequencies("en")  # opens it
+    assert opened._conn is not None and opened._table is None
+    for form in ("Sarah", "sarah", "Leeds", "leeds", "Honestly", "honestly", "Delroy", "the", "Todmorden",
+                 "Caseloads", "caseloads", "Oluwaseun", "zzzzqx"):
+        expected = table.get(form)
+        if expected is not None and form == form.lower() and expected <= anonymity._RAREST_PROB:
+            expected = None  # lower-case forms at the floor count as unseen either way
+        assert built.get(form) == opened.get(form) == expected, form
+        assert opened.get(form, -99.0) == (-99.0 if expected is None else expected)
+
+
+def test_word_frequencies_without_a_writable_cache_folder(tmp_path, monkeypatch):
+    if anonymity._lexeme_prob_path("en") is None:
+        pytest.skip("spacy-lookups-data is not installed")
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("", encoding="utf-8")
+    monkeypatch.setenv("QUALCODE_CACHE_DIR", str(blocker / "cache"))
+    frequencies = anonymity._WordFrequencies("en")
+    assert frequencies._table and frequencies.get("sarah") is not None
+
+
+def test_scanning_imports_no_spacy_without_a_trained_pipeline():
+    import subprocess
+    import sys
+
+    if anonymity.installed_ner_pipeline():
+        pytest.skip("a trained pipeline is installed, so names=auto loads it")
+    code = ("import sys; from qualcode import anonymity; "
+            "f = anonymity.scan_text('SF4: I rang Delroy on 07700 900 461.'); "
+            "assert [x.kind for x in f] == ['name', 'phone'], f; "
+            "assert 'spacy' not in sys.modules, 'spacy imported'")
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert completed.returncode == 0, completed.stderr
