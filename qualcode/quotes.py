@@ -135,15 +135,15 @@ def trim_to_words(text: str, max_words: int, language: str = "en") -> tuple[str,
 
     nlp = load_pipeline(language)
     spans = sentence_spans(text, nlp(text))
-    kept, words = [], 0
+    kept_end, words = spans[0][1], 0
     for index, (start, end) in enumerate(spans):
-        sentence = text[start:end]
-        count = word_count(sentence)
+        count = word_count(text[start:end])
         if index > 0 and words + count > max_words:
             break
-        kept.append(sentence)
+        kept_end = end
         words += count
-    result = " ".join(kept).rstrip()
+    # slice the original text so the respondent's words and spacing stay exactly as spoken
+    result = text[spans[0][0]:kept_end].rstrip()
     if result.endswith(ELLIPSIS):
         return result, True
     return f"{result} {ELLIPSIS}", True

@@ -213,10 +213,26 @@ def ensure_sentences(conn: sqlite3.Connection, language: str, unit_ids: list[int
 
 
 def sentence_spans(text: str, doc) -> list[tuple[int, int]]:
-    """Sentence (start, end) offsets in ``text`` from a spaCy Doc, whitespace trimmed, never empty."""
+    """Sentence (start, end) offsets in ``text`` from a spaCy Doc, whitespace trimmed, never empty.
+
+    spaCy's sentencizer leaves an opening bracket or quotation mark that
+    follows a full stop at the end of the sentence before it ("… step. [" then
+    "laughs] …"); such marks are moved to the start of the sentence they open.
+    """
+    bounds = [(sent.start_char, sent.end_char) for sent in doc.sents]
+    for index in range(len(bounds) - 1):
+        start, end = bounds[index]
+        cut = end
+        while cut > start and text[cut - 1].isspace():
+            cut -= 1
+        moved = cut
+        while moved > start and _opens(text, moved - 1):
+            moved -= 1
+        if moved < cut and moved > start:
+            bounds[index] = (start, moved)
+            bounds[index + 1] = (moved, bounds[index + 1][1])
     spans = []
-    for sent in doc.sents:
-        start, end = sent.start_char, sent.end_char
+    for start, end in bounds:
         while start < end and text[start].isspace():
             start += 1
         while end > start and text[end - 1].isspace():
@@ -224,6 +240,18 @@ def sentence_spans(text: str, doc) -> list[tuple[int, int]]:
         if end > start:
             spans.append((start, end))
     return spans or [(0, len(text))]
+
+
+OPENING_MARKS = "([{“‘«„"
+
+
+def _opens(text: str, index: int) -> bool:
+    """Whether the character at ``index`` opens something: a bracket, a curly opening
+    quote, or a straight quote that follows white space."""
+    char = text[index]
+    if char in OPENING_MARKS:
+        return True
+    return char in "\"'" and (index == 0 or text[index - 1].isspace())
 
 
 def coverage(units: list[Unit], spans: Iterable[tuple[object, int, int, int]]) -> dict[tuple[int, object], int]:

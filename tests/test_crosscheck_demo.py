@@ -285,8 +285,6 @@ def test_quotations_are_the_respondents_own_words(demo):
         assert quotation["text"] == tidy_quotation(conn, quotation), quotation["id"]
 
 
-@pytest.mark.xfail(strict=True, reason="trim_to_words joins kept sentences with ' ', so '[laughs]' becomes "
-                                       "'[ laughs]' and '“Why' becomes '“ Why' (quotes.trim_to_words)")
 def test_trimmed_quotations_keep_the_words_verbatim(demo):
     root, conn = demo
     quotations = json.loads(_run(root, "quotes", "--coder", COUNTED, "--max-words", "60", "--format", "json"))
@@ -295,8 +293,6 @@ def test_trimmed_quotations_keep_the_words_verbatim(demo):
         assert tidy_quotation(conn, quotation).startswith(kept), quotation["id"]
 
 
-@pytest.mark.xfail(strict=True, reason="the default sentencizer ends a sentence after an opening '[' or '“' "
-                                       "(nlp.load_pipeline / units.sentence_spans)")
 def test_no_stored_sentence_ends_with_an_opening_bracket_or_quote(demo):
     _, conn = demo
     texts = dict(conn.execute("SELECT document_id, text FROM documents"))

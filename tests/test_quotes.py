@@ -191,3 +191,12 @@ def test_group_by_attribute(coded):
         ("(none)", "TL1"), ("(none)", "TL1"), ("Northvale", "SF1")]
     with pytest.raises(InputError, match="no respondent attribute 'ward'"):
         quotes.collect_quotations(coded.connect(), coder="A", by="ward")
+
+
+def test_trimming_keeps_the_words_exactly_as_spoken():
+    text = "I said “Why not?” and [laughs] she agreed. Then we went home. It was late, and far too long a day."
+    trimmed, cut = quotes.trim_to_words(text, 12)
+    assert cut
+    assert trimmed.startswith("I said “Why not?” and [laughs] she agreed.")
+    assert trimmed.endswith(" […]")
+    assert text.startswith(trimmed[: -len(" […]")])

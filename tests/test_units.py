@@ -178,3 +178,15 @@ def test_compared_paragraphs_are_the_intersection_of_both_scopes(assigned_a, ass
                 assert forward.unit_ids == _unit_ids(conn, [keys[i] for i in assigned_a & assigned_b])
         finally:
             project.close()
+
+
+def test_opening_marks_start_the_sentence_they_open():
+    from qualcode.nlp import load_pipeline
+
+    nlp = load_pipeline("en")
+    for text, expected in [
+        ("Then the front step. [laughs] It was fine.", ["Then the front step.", "[laughs] It was fine."]),
+        ('He said "no." Then left.', ['He said "no."', "Then left."]),
+        ("One. Two.", ["One.", "Two."]),
+    ]:
+        assert [text[a:b] for a, b in units.sentence_spans(text, nlp(text))] == expected
