@@ -34,14 +34,9 @@ def _render_rich(result, threshold: float) -> None:
     from rich.table import Table
 
     from qualcode.agreement import REASONED, landis_koch, sort_by_kappa
-    from qualcode.cli._util import console, err_console
+    from qualcode.cli._util import console
 
     out = console()
-    compared = result.compared
-    err_console().print(
-        f"Compared {compared['count']} {compared['unit']} unit(s) in {len(compared['documents'])} document(s): "
-        f"{compared['scope']}. Rule: {compared['rule']}.",
-        highlight=False, markup=False)
     notes: dict[str, int] = {}
 
     def mark(row, name: str) -> str:
@@ -173,6 +168,10 @@ def agree(
     finally:
         proj.close()
 
+    compared = result.compared
+    # every format says what was compared (on stderr, so csv/json on stdout stay clean)
+    notice(f"Compared {compared['count']} {compared['unit']} unit(s) in {len(compared['documents'])} document(s): "
+           f"{compared['scope']}. Rule: {compared['rule']}.")
     if ci and result.compared["clusters"] < 10:
         notice(f"Only {result.compared['clusters']} respondent(s) to resample: the bootstrap intervals are coarse"
                " and can understate the uncertainty.")
