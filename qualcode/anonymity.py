@@ -225,11 +225,12 @@ class _Span:
 
 # Each structured kind needs a character or word that is rare in speech: an @,
 # a digit, a web ending, a street word. Finding those first with a fast search
-# and running the full patterns only on the lines around them scans most of a
-# transcript once instead of nine times. Dates, addresses and phone numbers may
-# be hard-wrapped, so those windows reach two lines and at least 250 characters
-# either side of the trigger: further than any such match reaches in real text.
-_CONTEXT_LINES = 2
+# and running the full patterns only on the text around them scans most of a
+# transcript once instead of nine times. E-mail addresses, URLs and handles
+# hold no space, so the words around the trigger suffice; dates, addresses and
+# phone numbers may be hard-wrapped, so their windows reach 250 characters
+# either side of the trigger, further than such a match reaches in real text.
+# Windows begin and end at a space or line break, so no match is cut in two.
 _CONTEXT_CHARS = 250
 _URL_TRIGGER = re.compile(r"://|www\.|\.(?:com|org|net|info|io|edu|gov|uk|ly|me)\b", re.IGNORECASE)
 _STREET_TRIGGER = re.compile(_STREET_SUFFIX)
@@ -241,41 +242,36 @@ _AT_SIGN = re.compile("@")
 _DIGITS = re.compile(r"\d(?:(?<![A-Za-z0-9]\d)|[A-Z]{2}|\d{9})")
 
 
-def _line_windows(text: str, trigger: re.Pattern, context_lines: int = 0) -> list[tuple[int, int]]:
-    """Merged (start, end) regions of whole lines around every line where ``trigger`` matches."""
+def _trigger_windows(text: str, trigger: re.Pattern, margin: int = 0) -> list[tuple[int, int]]:
+    """Merged (start, end) regions around every match of ``trigger``, ``margin`` characters and more either
+    side, cut after a space or line break."""
     windows: list[tuple[int, int]] = []
     length = len(text)
     position = 0
     while (found := trigger.search(text, position)) is not None:
-        start = text.rfind("\n", 0, found.start()) + 1
-        line_end = text.find("\n", found.end())
-        end = length if line_end < 0 else line_end
-        if context_lines:
-            for _ in range(context_lines):
-                if start > 0:
-                    start = text.rfind("\n", 0, start - 1) + 1
-                if end < length:
-                    following = text.find("\n", end + 1)
-                    end = length if following < 0 else following
-            if start > found.start() - _CONTEXT_CHARS:
-                start = text.rfind("\n", 0, max(found.start() - _CONTEXT_CHARS, 0)) + 1
-            if end < found.end() + _CONTEXT_CHARS:
-                following = text.find("\n", found.end() + _CONTEXT_CHARS)
-                end = length if following < 0 else following
-        if windows and start <= windows[-1][1]:
-            windows[-1] = (windows[-1][0], max(end, windows[-1][1]))
+        floor = windows[-1][1] if windows else 0
+        start = max(found.start() - margin, floor)
+        if start > floor:
+            cut = max(text.rfind(" ", floor, start), text.rfind("\n", floor, start))
+            start = cut + 1 if cut >= 0 else floor
+        end = found.end() + margin
+        if end >= length:
+            end = length
+        else:
+            space, newline = text.find(" ", end), text.find("\n", end)
+            end = min(space if space >= 0 else length, newline if newline >= 0 else length)
+        if windows and start <= floor:
+            windows[-1] = (windows[-1][0], max(end, floor))
         else:
             windows.append((start, end))
-        if line_end < 0:
-            break
-        position = line_end + 1
+        position = found.end()  # a later trigger inside this window may reach further
     return windows
 
 
 def _structured_spans(text: str) -> list[_Span]:
     spans: list[_Span] = []
     if "@" in text:
-        for start, end in _line_windows(text, _AT_SIGN):
+        for start, end in _trigger_windows(text, _AT_SIGN):
             for m in _EMAIL.finditer(text, start, end):
                 spans.append(_Span("email", m.start(), m.end()))
             for m in _HANDLE.finditer(text, start, end):
@@ -283,13 +279,13 @@ def _structured_spans(text: str) -> list[_Span]:
                 while text[match_end - 1] == ".":
                     match_end -= 1
                 spans.append(_Span("handle", m.start(), match_end))
-    for start, end in _line_windows(text, _URL_TRIGGER):
+    for start, end in _trigger_windows(text, _URL_TRIGGER):
         for m in _URL.finditer(text, start, end):
             match_end = m.end()
             while match_end > m.start() and text[match_end - 1] in ".,;:!?":
                 match_end -= 1
             spans.append(_Span("url", m.start(), match_end))
-    for start, end in _line_windows(text, _DIGITS, _CONTEXT_LINES):
+    for start, end in _trigger_windows(text, _DIGITS, _CONTEXT_CHARS):
         for m in _PHONE.finditer(text, start, end):
             matched = m.group(0).rstrip(" .-")
             if _phone_ok(matched):
@@ -305,7 +301,7 @@ def _structured_spans(text: str) -> list[_Span]:
         for m in _NHS_NUMBER.finditer(text, start, end):
             if _nhs_number_ok(m.group(0)):
                 spans.append(_Span("identifier", m.start(), m.end()))
-    for start, end in _line_windows(text, _STREET_TRIGGER, _CONTEXT_LINES):
+    for start, end in _trigger_windows(text, _STREET_TRIGGER, _CONTEXT_CHARS):
         for m in _ADDRESS_NUMBERED.finditer(text, start, end):
             spans.append(_Span("address", m.start(), m.end()))
         for m in _ADDRESS_NAMED.finditer(text, start, end):

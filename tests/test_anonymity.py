@@ -497,16 +497,16 @@ def test_check_files_bad_input(tmp_path, setup, message):
 
 def _structured_spans_over_the_whole_text(text: str) -> set[tuple[str, int, int]]:
     """Every structured pattern run over the whole text, as before the trigger windows."""
-    with_windows = anonymity._line_windows
+    with_windows = anonymity._trigger_windows
 
-    def whole_text(text, trigger, context_lines=0):
+    def whole_text(text, trigger, margin=0):
         return [(0, len(text))] if text else []
 
-    anonymity._line_windows = whole_text
+    anonymity._trigger_windows = whole_text
     try:
         return {(s.kind, s.start, s.end) for s in anonymity._structured_spans(text)}
     finally:
-        anonymity._line_windows = with_windows
+        anonymity._trigger_windows = with_windows
 
 
 @given(st.lists(st.sampled_from(list("aAbB zZ019.,:;@/-+()[]\n") + [
