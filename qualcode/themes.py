@@ -91,6 +91,8 @@ class CodedRespondents:
     codings: dict[int, object]  # coding_id -> qualcode.codings.Coding
     overlaps: dict[tuple[int, int], int]  # (unit index, coding_id) -> characters
     uncounted_codings: int = 0  # codings that touch no respondent unit (interviewer speech only)
+    # respondents whose paragraphs this coder was handed, when the coder was given a sample
+    sampled_respondents: list[str] | None = None
 
     @property
     def denominator(self) -> int:
@@ -131,6 +133,17 @@ class CodedRespondents:
         if self.without_text:
             out.append(
                 f"left out of the denominator (no respondent text): {', '.join(self.without_text)}"
+            )
+        coded = set().union(*(c.respondents for c in self.by_node.values())) if self.by_node else set()
+        # a coder handed a sample (e.g. the second coder) whose codings stay inside it; a consensus
+        # that carries the first coder's work beyond the sample is not one
+        if (self.sampled_respondents is not None and len(self.sampled_respondents) < len(self.respondents)
+                and coded <= set(self.sampled_respondents)):
+            out.append(
+                f"'{self.coder}' coded a sample: paragraphs of {len(self.sampled_respondents)} of the"
+                f" {len(self.respondents)} respondents ({', '.join(self.sampled_respondents)}); n and % still use all"
+                f" {len(self.respondents)} as the denominator. For the study's counts use --coder consensus"
+                " or the coder who coded everything"
             )
         if self.uncounted_codings:
             out.append(
@@ -205,10 +218,15 @@ def coded_respondents(conn: sqlite3.Connection, *, coder: str | None = None) -> 
                 rolled.unit_indexes |= part.unit_indexes
                 rolled.documents |= part.documents
         by_node[key] = rolled
+    assigned = [r[0] for r in conn.execute(
+        "SELECT DISTINCT u.respondent_id FROM assignments a JOIN units u USING (unit_id)"
+        " JOIN coders k ON k.coder_id = a.coder_id WHERE k.name = ? AND u.role = 'respondent'"
+        " AND u.respondent_id IS NOT NULL", (coder,))]
     return CodedRespondents(
         coder=coder, tree=tree, respondents=with_text, without_text=without_text, attributes=attributes,
         units=units, by_node=by_node, codings=codings, overlaps=overlaps,
         uncounted_codings=len(codings) - len(touched),
+        sampled_respondents=natsorted(assigned) if assigned else None,
     )
 
 

@@ -544,3 +544,19 @@ def test_fill_rejects_other_files(coded, tmp_path):
         themes.fill_manuscript(coded.connect(), tmp_path / "fake.docx", tmp_path / "o.docx")
     with pytest.raises(InputError, match="does not exist"):
         themes.fill_manuscript(coded.connect(), tmp_path / "missing.md", tmp_path / "o.md")
+
+
+def test_a_sample_coder_gets_a_notice_about_the_denominator(tiny_project):
+    from qualcode import codings, store, themes
+
+    with tiny_project.transaction() as conn:
+        coder = store.get_or_create_coder(conn, "B")
+        unit_id, document_id, start, end = conn.execute(
+            "SELECT unit_id, document_id, start, end FROM units WHERE respondent_id = 'SF1' AND role = 'respondent'"
+        ).fetchone()
+        conn.execute("INSERT INTO assignments (coder_id, unit_id) VALUES (?, ?)", (coder, unit_id))
+        code_id = conn.execute("SELECT code_id FROM codes WHERE key = 'work.caseload'").fetchone()[0]
+        codings.add_codings(conn, [{"coder_id": coder, "code_id": code_id, "document_id": document_id,
+                                    "start": start, "end": end, "origin": "sheet"}])
+    result = themes.compute_counts(tiny_project.connect(), coder="B")
+    assert any("'B' coded a sample: paragraphs of 1 of the 3 respondents (SF1)" in n for n in result.notices)
