@@ -150,3 +150,25 @@ def test_command_is_listed_in_help():
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
     assert "check-anonymity" in result.output
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "holds no names"),
+    (b"# real names to come\n\n", "holds no names"),
+    (b"Marchetti\nCaf\xe9 Rouge\n", "is not UTF-8"),
+])
+def test_import_reads_the_identifiers_file_like_the_check(project, tmp_path, content, message):
+    """import --identifiers and check-anonymity --identifiers share one reader: same files refused, same words."""
+    names = tmp_path / "real-names.txt"
+    names.write_bytes(content)
+    transcript = tmp_path / "SF15.txt"
+    transcript.write_text("SF15: I spoke to Marchetti about it.\n", encoding="utf-8")
+    before = _database_bytes(project)
+    result = runner.invoke(app, ["import", str(transcript), "--identifiers", str(names),
+                                 "--project", str(project.root)])
+    assert result.exit_code == 1
+    assert message in result.stderr and "real-names.txt" in result.stderr
+    assert "Marchetti" not in result.output and "Caf" not in result.output
+    assert _database_bytes(project) == before
+    checked = invoke(project, "--identifiers", str(names))
+    assert checked.exit_code == 1 and message in checked.stderr
