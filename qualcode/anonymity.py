@@ -200,7 +200,10 @@ _GENERIC_STREETS = {"high", "main", "church", "station", "market", "park", "the"
 # -- what is never a finding ---------------------------------------------------
 
 # Redaction placeholders: anything in square, curly or angle brackets, and runs of x.
-_PLACEHOLDER = re.compile(r"\[[^\[\]\n]{0,80}\]|\{[^{}\n]{0,80}\}|<[^<>\n]{0,80}>|\b[xX]{3,}\b|\*{3,}")
+# (A run of x is written as x-then-lookbehind rather than \b first, so that every
+# alternative begins with a literal and the search skips ahead to those characters.)
+_PLACEHOLDER = re.compile(
+    r"\[[^\[\]\n]{0,80}\]|\{[^{}\n]{0,80}\}|<[^<>\n]{0,80}>|x(?<!\wx)[xX]{2,}\b|X(?<!\wX)[xX]{2,}\b|\*{3,}")
 # Respondent ids in the style of the studies qualcode serves: SF4, TL12, P3.
 RESPONDENT_ID = re.compile(r"[A-Z]{1,4}\d{1,3}[a-z]?")
 # A speaker label at the start of a line ("Interviewer:", "SF4:", "Speaker 2:").
