@@ -391,7 +391,7 @@ class _WordFrequencies:
     """Log-probabilities of word forms, looked up one form at a time (falsy when there is no table).
 
     The source is spacy-lookups-data's ``<lang>_lexeme_prob`` table: a million
-    forms in gzipped JSON that take 1–2 s to parse. The first use on a machine
+    forms in gzipped JSON that take 1–3 s to parse. The first use on a machine
     copies the forms the heuristic can ask about (lower-case forms above the
     table's floor, forms starting with a capital) into an SQLite file in the
     user's cache folder; later processes open it in milliseconds and read
@@ -420,12 +420,25 @@ class _WordFrequencies:
         return default if value is None else value
 
     def _lookup(self, form: str) -> float | None:
+        import os
+        import sqlite3
+
         if self._table is not None:
             return self._table.get(form)
-        row = self._conn.execute("SELECT p FROM prob WHERE form = ?", (form,)).fetchone()
+        if self._pid != os.getpid():  # an SQLite connection must not cross a fork
+            self._open()
+            return self._lookup(form)
+        try:
+            row = self._conn.execute("SELECT p FROM prob WHERE form = ?", (form,)).fetchone()
+        except sqlite3.Error:  # a damaged cache file: the table itself, in memory, for this process
+            self._conn, self._table = None, _compact_table(_parse_lexeme_prob(_lexeme_prob_path(self.language)))
+            return self._table.get(form)
         return None if row is None else row[0]
 
     def _open(self) -> None:
+        import os
+
+        self._pid = os.getpid()
         source = _lexeme_prob_path(self.language)
         if source is None:
             self._present, self._table = False, {}

@@ -584,3 +584,15 @@ def test_scanning_imports_no_spacy_without_a_trained_pipeline():
             "assert 'spacy' not in sys.modules, 'spacy imported'")
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert completed.returncode == 0, completed.stderr
+
+
+def test_a_damaged_word_frequency_cache_is_rebuilt(tmp_path, monkeypatch):
+    if anonymity._lexeme_prob_path("en") is None:
+        pytest.skip("spacy-lookups-data is not installed")
+    monkeypatch.setenv("QUALCODE_CACHE_DIR", str(tmp_path))
+    expected = anonymity._WordFrequencies("en").get("Sarah")
+    (cache_file,) = tmp_path.glob("en_lexeme_prob-*.sqlite")
+    cache_file.write_bytes(b"not a database" * 100)
+    rebuilt = anonymity._WordFrequencies("en")
+    assert rebuilt.get("Sarah") == expected
+    assert rebuilt._conn is not None and cache_file.read_bytes().startswith(b"SQLite format 3")
