@@ -211,9 +211,41 @@ def m001_initial(conn: sqlite3.Connection) -> None:
     )
 
 
-# Numbered migrations, applied in order. Append only; never edit one that has
-# shipped. Numbers 2..9 are reserved for the feature modules that may need them.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [m001_initial]
+def m002_codings_ids_never_reused(conn: sqlite3.Connection) -> None:
+    """Coding ids are cited (``codings explain 412``, ``quotes mark 412``, decision logs):
+    with AUTOINCREMENT an id freed by a deletion is never given to another coding."""
+    execute_script(
+        conn,
+        """
+        CREATE TABLE codings_new (
+            coding_id           INTEGER PRIMARY KEY AUTOINCREMENT,
+            coder_id            INTEGER NOT NULL REFERENCES coders(coder_id),
+            code_id             INTEGER NOT NULL REFERENCES codes(code_id),
+            document_id         INTEGER NOT NULL REFERENCES documents(document_id),
+            start               INTEGER NOT NULL,
+            end                 INTEGER NOT NULL,
+            origin              TEXT NOT NULL,
+            codebook_version_id INTEGER REFERENCES codebook_versions(version_id),
+            detail              TEXT,
+            memo                TEXT,
+            guid                TEXT,
+            created_at          TEXT NOT NULL,
+            CHECK (end > start AND start >= 0)
+        );
+        INSERT INTO codings_new (coding_id, coder_id, code_id, document_id, start, end, origin,
+                                 codebook_version_id, detail, memo, guid, created_at)
+            SELECT coding_id, coder_id, code_id, document_id, start, end, origin,
+                   codebook_version_id, detail, memo, guid, created_at FROM codings;
+        DROP TABLE codings;
+        ALTER TABLE codings_new RENAME TO codings;
+        CREATE INDEX codings_by_coder_code ON codings(coder_id, code_id);
+        CREATE INDEX codings_by_document ON codings(document_id, start);
+        """,
+    )
+
+
+# Numbered migrations, applied in order. Append only; never edit one that has shipped.
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [m001_initial, m002_codings_ids_never_reused]
 
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -255,16 +287,29 @@ def apply_migrations(conn: sqlite3.Connection) -> list[str]:
             f"the project database has schema version {current}, newer than this qualcode ({len(MIGRATIONS)}); upgrade qualcode"
         )
     applied = []
-    for number, migration in enumerate(MIGRATIONS[current:], start=current + 1):
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            migration(conn)
-            conn.execute(f"PRAGMA user_version = {number}")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        applied.append(migration.__name__)
+    if current == len(MIGRATIONS):
+        return applied
+    # Rebuilding a table (SQLite's documented way to change a column) must not
+    # cascade deletes into the tables that refer to it: foreign keys are off
+    # while migrating (the pragma cannot change inside a transaction) and every
+    # migration must leave no dangling reference before it commits.
+    foreign_keys = conn.execute("PRAGMA foreign_keys").fetchone()[0]
+    conn.execute("PRAGMA foreign_keys = OFF")
+    try:
+        for number, migration in enumerate(MIGRATIONS[current:], start=current + 1):
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                migration(conn)
+                if conn.execute("PRAGMA foreign_key_check").fetchone() is not None:
+                    raise ProjectError(f"migration {migration.__name__} left broken references; the database was not changed")
+                conn.execute(f"PRAGMA user_version = {number}")
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            applied.append(migration.__name__)
+    finally:
+        conn.execute(f"PRAGMA foreign_keys = {'ON' if foreign_keys else 'OFF'}")
     return applied
 
 

@@ -78,3 +78,34 @@ def test_foreign_keys_are_enforced(tmp_path):
     conn = store.connect(tmp_path / "q.db")
     with pytest.raises(sqlite3.IntegrityError):
         conn.execute("INSERT INTO units (document_id, seq, turn, start, end, role) VALUES (99, 1, 1, 0, 5, 'respondent')")
+
+
+def test_m002_keeps_codings_and_exemplars_and_never_reuses_ids(tmp_path):
+    """A project made before m002 keeps every coding and exemplar; afterwards a deleted id is not reused."""
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("BEGIN")
+    store.m001_initial(conn)
+    conn.execute("PRAGMA user_version = 1")
+    conn.execute("COMMIT")
+    conn.execute("INSERT INTO coders (name) VALUES ('A')")
+    conn.execute("INSERT INTO codes (key, label) VALUES ('c', 'C')")
+    conn.execute("INSERT INTO documents (name, source_format, sha256, text, imported_at)"
+                 " VALUES ('d.txt', 'txt', 'x', 'hello world', 'now')")
+    for start in (0, 6):
+        conn.execute("INSERT INTO codings (coder_id, code_id, document_id, start, end, origin, created_at)"
+                     " VALUES (1, 1, 1, ?, ?, 'manual', 'now')", (start, start + 5))
+    conn.execute("INSERT INTO exemplars (coding_id, marked_at) VALUES (2, 'now')")
+    conn.close()
+
+    upgraded = store.connect(path)
+    assert store.schema_version(upgraded) == len(store.MIGRATIONS)
+    assert [tuple(r) for r in upgraded.execute("SELECT coding_id, start FROM codings ORDER BY coding_id")] == [(1, 0), (2, 6)]
+    assert upgraded.execute("SELECT coding_id FROM exemplars").fetchall()[0][0] == 2
+    assert upgraded.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    upgraded.execute("DELETE FROM codings WHERE coding_id = 2")
+    assert upgraded.execute("SELECT count(*) FROM exemplars").fetchone()[0] == 0  # cascade still works
+    new_id = upgraded.execute("INSERT INTO codings (coder_id, code_id, document_id, start, end, origin, created_at)"
+                              " VALUES (1, 1, 1, 6, 11, 'manual', 'now')").lastrowid
+    assert new_id == 3
