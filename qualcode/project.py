@@ -6,6 +6,7 @@ folder upward — or take ``--project DIR``.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import tomllib
 from contextlib import contextmanager
@@ -18,6 +19,16 @@ from qualcode.errors import ProjectError
 
 DB_NAME = "qualcode.db"
 CONFIG_NAME = "qualcode.toml"
+
+# Set by ``qualcode --project DIR COMMAND`` for the one command it runs.
+_default_root: Path | None = None
+
+
+def set_default_root(root: Path | str | None) -> None:
+    """The project folder commands use when they are not given --project."""
+    global _default_root
+    _default_root = Path(root) if root is not None else None
+
 
 DEFAULT_INTERVIEWER_LABELS = ["I", "Int", "Interviewer", "Q", "Facilitator", "Moderator"]
 
@@ -67,7 +78,13 @@ class Project:
     # -- finding and creating ---------------------------------------------
     @classmethod
     def find(cls, start: Path | str | None = None) -> "Project":
-        """Open the project at ``start`` (when given) or the nearest one from the cwd upward."""
+        """Open the project at ``start`` (when given) or the nearest one from the cwd upward.
+
+        Without ``start``, a folder given to ``qualcode --project DIR`` before the
+        command, or the QUALCODE_PROJECT environment variable, comes first.
+        """
+        if start is None:
+            start = _default_root or os.environ.get("QUALCODE_PROJECT") or None
         if start is not None:
             root = Path(start).expanduser().resolve()
             if not (root / DB_NAME).exists():

@@ -44,3 +44,15 @@ def test_python_dash_m_runs_the_cli():
     out = subprocess.run([sys.executable, "-m", "qualcode", "--version"], capture_output=True, text=True)
     assert out.returncode == 0
     assert out.stdout.startswith("qualcode ")
+
+
+def test_project_option_before_the_command(tmp_path, monkeypatch):
+    runner.invoke(app, ["init", str(tmp_path / "s"), "--name", "Bridge"])
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["--project", str(tmp_path / "s"), "respondents", "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["respondents", "--format", "csv"])  # no project here, none given
+    assert result.exit_code == 1
+    assert "no qualcode project here" in result.output
+    monkeypatch.setenv("QUALCODE_PROJECT", str(tmp_path / "s"))
+    assert runner.invoke(app, ["respondents", "--format", "csv"]).exit_code == 0

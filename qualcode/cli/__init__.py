@@ -10,6 +10,8 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from pathlib import Path
+from typing import Optional
 
 import typer
 from typer.core import TyperGroup
@@ -32,6 +34,15 @@ class QualcodeGroup(TyperGroup):
     """Turns a QualcodeError into ``Error: …`` on stderr and exit 1 — never a traceback."""
 
     def invoke(self, ctx):
+        try:
+            return self._invoke(ctx)
+        finally:
+            # --project before the command applies to that command only
+            from qualcode.project import set_default_root
+
+            set_default_root(None)
+
+    def _invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except QualcodeError as exc:
@@ -109,12 +120,19 @@ def _root(
     version: bool = typer.Option(
         False, "--version", help="Print the version and exit.", is_eager=True, callback=_print_version
     ),
+    project: Optional[Path] = typer.Option(
+        None, "--project", "-p", envvar="QUALCODE_PROJECT", show_envvar=True,
+        help="Project folder for the command that follows (default: the nearest one from the current folder upward).",
+    ),
 ) -> None:
     """Qualitative interview studies from transcripts to theme tables.
 
     Start with 'qualcode demo' to see the whole workflow on an example study,
     or 'qualcode init' to create a project.
     """
+    from qualcode.project import set_default_root
+
+    set_default_root(project)
 
 
 def main() -> None:
