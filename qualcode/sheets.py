@@ -87,6 +87,8 @@ class SheetExportResult:
     seed: int | None = None
     by: str | None = None
     sampled_groups: list[str] = field(default_factory=list)
+    reused_sample: bool = False
+    replaced_sample: int | None = None
 
 
 @dataclass
@@ -257,6 +259,7 @@ def export_sheet(
     seed: int | None = None,
     by: str = "respondent",
     force: bool = False,
+    new_sample: bool = False,
 ) -> SheetExportResult:
     """Write a coding sheet for ``coder`` and record the units handed out.
 
@@ -266,6 +269,13 @@ def export_sheet(
     respondents or documents (a seed is chosen and reported when none is
     given). The sample is stored in ``samples`` and the units in
     ``assignments``. Only ``coder``'s own earlier codings are pre-filled.
+
+    A coder has one double-coding sample at a time. When ``coder`` already
+    has one, a sheet with the same fraction, seed and grouping is a re-export
+    (the recorded sample is reused; without ``seed`` its seed is reused), and
+    a different draw is an InputError unless ``new_sample``, which drops the
+    coder's sampled assignments and records the new draw (codings already
+    imported stay; units outside the new sample no longer count as compared).
     """
     from qualcode.codebook import current_version_id, load_tree
     from qualcode.exports import atomic_write, check_overwrite
@@ -291,7 +301,20 @@ def export_sheet(
                              "; import transcripts first"))
         sample_id = None
         sampled: list[str] = []
+        reused = False
+        replaced: int | None = None
         if sample is not None:
+            current = current_sample(conn, coder_id)
+            if current is not None and not new_sample:
+                if seed is None and current["fraction"] == float(sample) and current["by"] == by:
+                    seed = current["seed"]  # a re-export repeats the recorded draw
+                if (current["fraction"], current["seed"], current["by"]) != (float(sample), seed, by):
+                    raise InputError(
+                        f"coder '{coder_name}' already has a double-coding sample (sample {current['sample_id']}: "
+                        f"{current['fraction']:g} by {current['by']}, seed {current['seed']}); re-export it with "
+                        f"--sample {current['fraction']:g} --seed {current['seed']} --by {current['by']}, or add "
+                        "--new-sample to replace it (codings already imported stay)")
+                sample_id, reused = current["sample_id"], True
             if seed is None:
                 import secrets
 
@@ -299,9 +322,15 @@ def export_sheet(
             sampled = draw_sample(units, sample, seed, by)
             chosen = set(sampled)
             units = [u for u in units if _group_of(u, by) in chosen]
-            sample_id = conn.execute(
-                "INSERT INTO samples (coder_id, fraction, seed, by, created_at) VALUES (?, ?, ?, ?, ?)",
-                (coder_id, sample, seed, by, store.now())).lastrowid
+            if current is not None and new_sample:
+                replaced = current["sample_id"]
+                conn.execute("DELETE FROM assignments WHERE coder_id = ? AND sample_id IS NOT NULL", (coder_id,))
+            if sample_id is None:
+                sample_id = conn.execute(
+                    "INSERT INTO samples (coder_id, fraction, seed, by, created_at) VALUES (?, ?, ?, ?, ?)",
+                    (coder_id, sample, seed, by, store.now())).lastrowid
+        elif new_sample:
+            raise InputError("--new-sample only makes sense with --sample FRACTION; add --sample 0.3 (for example)")
         conn.executemany(
             "INSERT INTO assignments (coder_id, unit_id, sample_id) VALUES (?, ?, ?)"
             " ON CONFLICT (coder_id, unit_id) DO UPDATE SET sample_id = COALESCE(excluded.sample_id, sample_id)",
@@ -328,7 +357,8 @@ def export_sheet(
         respondents=natsorted({u.respondent_id for u in units if u.respondent_id}),
         documents=natsorted({u.document for u in units}), prefilled=len(marks),
         sample_id=sample_id, fraction=sample, seed=seed if sample is not None else None,
-        by=by if sample is not None else None, sampled_groups=sampled,
+        by=by if sample is not None else None, sampled_groups=sampled, reused_sample=reused,
+        replaced_sample=replaced,
     )
 
 
@@ -820,6 +850,16 @@ def import_sheet(project, path: Path | str, coder: str, *, force_coder: bool = F
             for unit_key, code_key in new_pairs
         ])
         sample_id = _sample_for(conn, coder_id, meta)
+        if sample_id is not None:
+            # The sample that came back is the coder's sample: units handed out on a sheet of another
+            # sample (never imported, or superseded) no longer count as coded by this coder.
+            dropped = conn.execute(
+                "DELETE FROM assignments WHERE coder_id = ? AND sample_id IS NOT NULL AND sample_id != ?",
+                (coder_id, sample_id)).rowcount
+            if dropped:
+                result.notes.append(
+                    f"{dropped} paragraph{'s' if dropped != 1 else ''} handed out in another sample of this coder "
+                    "no longer count as assigned (the sample of the sheet imported last is the coder's sample)")
         conn.executemany(
             "INSERT INTO assignments (coder_id, unit_id, sample_id) VALUES (?, ?, ?)"
             " ON CONFLICT (coder_id, unit_id) DO UPDATE SET sample_id = COALESCE(sample_id, excluded.sample_id)",
@@ -853,6 +893,17 @@ def _sample_for(conn: sqlite3.Connection, coder_id: int, meta: dict) -> int | No
 
 
 # --------------------------------------------------------------------------- the sample
+
+
+def current_sample(conn: sqlite3.Connection, coder_id: int) -> dict | None:
+    """The coder's current double-coding sample (the newest sample the coder's assignments
+    refer to) as a dict of sample_id, fraction, seed, by; None when the coder has none."""
+    row = conn.execute(
+        "SELECT s.sample_id, s.fraction, s.seed, s.by FROM samples s WHERE s.sample_id ="
+        " (SELECT MAX(sample_id) FROM assignments WHERE coder_id = ?)", (coder_id,)).fetchone()
+    if row is None:
+        return None
+    return {"sample_id": row[0], "fraction": float(row[1]), "seed": row[2], "by": row[3]}
 
 
 def assignments_table(conn: sqlite3.Connection, coders: list[str] | None = None):

@@ -140,3 +140,82 @@ def test_help_has_examples():
         result = runner.invoke(app, ["sheet", command, "--help"], env={"COLUMNS": "200"})
         assert result.exit_code == 0
         assert "Example:" in result.output and f"qualcode sheet {command}" in result.output
+
+
+def _assigned(project, coder):
+    from qualcode.units import coder_scope
+
+    return coder_scope(project.connect(), coder)[0]
+
+
+def test_second_sample_export_is_refused_and_same_draw_is_a_reexport(tiny_project, tmp_path):
+    first = invoke(tiny_project, "sheet", "export", "--coder", "C", "--sample", "0.5", "--out", str(tmp_path / "c4.xlsx"))
+    assert first.exit_code == 0, first.output
+    conn = tiny_project.connect()
+    coder_id = conn.execute("SELECT coder_id FROM coders WHERE name = 'C'").fetchone()[0]
+    recorded = sheets.current_sample(conn, coder_id)
+    assert f"--seed {recorded['seed']} reproduces it" in first.stderr
+    scope = _assigned(tiny_project, "C")
+    before = dump(tiny_project)
+    refused = invoke(tiny_project, "sheet", "export", "--coder", "C", "--sample", "0.5", "--seed",
+                     str(recorded["seed"] + 1), "--out", str(tmp_path / "c5.xlsx"))
+    assert refused.exit_code == 1
+    assert "already has a double-coding sample" in refused.stderr and "--new-sample" in refused.stderr
+    assert dump(tiny_project) == before and not (tmp_path / "c5.xlsx").exists()
+    # without --seed: the recorded draw again, no second sample
+    again = invoke(tiny_project, "sheet", "export", "--coder", "C", "--sample", "0.5", "--out", str(tmp_path / "c5.xlsx"))
+    assert again.exit_code == 0, again.output
+    assert f"the recorded sample {recorded['sample_id']}" in again.stderr
+    assert _assigned(tiny_project, "C") == scope
+    assert conn.execute("SELECT COUNT(*) FROM samples WHERE coder_id = ?", (coder_id,)).fetchone()[0] == 1
+    explicit = invoke(tiny_project, "sheet", "export", "--coder", "C", "--sample", "0.5", "--seed", str(recorded["seed"]),
+                      "--out", str(tmp_path / "c6.xlsx"))
+    assert explicit.exit_code == 0, explicit.output
+    assert _assigned(tiny_project, "C") == scope
+
+
+def test_new_sample_replaces_the_assignments(tiny_project, tmp_path):
+    units = sheets.load_sheet_units(tiny_project.connect())
+    # two seeds that draw different respondents
+    seeds = [s for s in range(50) if sheets.draw_sample(units, 0.5, s) != sheets.draw_sample(units, 0.5, 0)]
+    assert invoke(tiny_project, "sheet", "export", "--coder", "C", "--sample", "0.5", "--seed", "0",
+                  "--out", str(tmp_path / "c4.xlsx")).exit_code == 0
+    result = invoke(tiny_project, "sheet", "export", "--coder", "C", "--sample", "0.5", "--seed", str(seeds[0]),
+                    "--new-sample", "--out", str(tmp_path / "c5.xlsx"))
+    assert result.exit_code == 0, result.output
+    assert "Replaced the coder's earlier sample" in result.stderr
+    drawn = set(sheets.draw_sample(units, 0.5, seeds[0]))
+    expected = {u.unit_id for u in units if u.respondent_id in drawn}
+    assert _assigned(tiny_project, "C") == expected
+    listing = invoke(tiny_project, "sheet", "sample", "--coder", "C", "--format", "csv")
+    assert {line.split(",")[1] for line in listing.stdout.splitlines()[1:]} == drawn
+
+
+def test_new_sample_without_sample_is_an_error(tiny_project, tmp_path):
+    before = dump(tiny_project)
+    result = invoke(tiny_project, "sheet", "export", "--coder", "C", "--new-sample", "--out", str(tmp_path / "c.xlsx"))
+    assert result.exit_code == 1 and "--new-sample only makes sense with --sample" in result.stderr
+    assert dump(tiny_project) == before
+
+
+def test_import_makes_the_returned_sample_the_coders_scope(tiny_project, tmp_path):
+    """Two sampled sheets handed out (e.g. by an older version), only the second comes back:
+    the first sheet's paragraphs do not count as compared."""
+    from qualcode.units import compared_paragraphs
+
+    units = sheets.load_sheet_units(tiny_project.connect())
+    other = next(s for s in range(50) if sheets.draw_sample(units, 0.5, s) != sheets.draw_sample(units, 0.5, 0))
+    assert invoke(tiny_project, "sheet", "export", "--coder", "A", "--out", str(tmp_path / "a.xlsx")).exit_code == 0
+    assert invoke(tiny_project, "sheet", "import", str(tmp_path / "a.xlsx"), "--coder", "A").exit_code == 0
+    assert invoke(tiny_project, "sheet", "export", "--coder", "C", "--sample", "0.5", "--seed", "0",
+                  "--out", str(tmp_path / "c4.xlsx")).exit_code == 0
+    assert invoke(tiny_project, "sheet", "export", "--coder", "C", "--sample", "0.5", "--seed", str(other),
+                  "--new-sample", "--out", str(tmp_path / "c5.xlsx")).exit_code == 0
+    # the superseded sheet c4 comes back after all: its sample becomes C's sample
+    result = invoke(tiny_project, "sheet", "import", str(tmp_path / "c4.xlsx"), "--coder", "C")
+    assert result.exit_code == 0, result.output
+    assert "no longer count as assigned" in result.stderr
+    drawn = set(sheets.draw_sample(units, 0.5, 0))
+    expected = {u.unit_id for u in units if u.respondent_id in drawn}
+    assert _assigned(tiny_project, "C") == expected
+    assert compared_paragraphs(tiny_project.connect(), "A", "C").unit_ids == expected

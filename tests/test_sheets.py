@@ -210,7 +210,9 @@ def test_sample_is_reproducible_from_the_seed_and_recorded(tiny_project, tmp_pat
     assert keys(tmp_path / "b1.xlsx") == keys(tmp_path / "b2.xlsx")
     conn = tiny_project.connect()
     samples = conn.execute("SELECT fraction, seed, by FROM samples").fetchall()
-    assert [tuple(s) for s in samples] == [(0.5, 11, "respondent"), (0.5, 11, "respondent")]
+    # a re-export with the same draw reuses the recorded sample
+    assert [tuple(s) for s in samples] == [(0.5, 11, "respondent")]
+    assert second.sample_id == first.sample_id and second.reused_sample
     assigned = conn.execute(
         "SELECT u.respondent_id FROM assignments a JOIN units u USING (unit_id) JOIN coders k USING (coder_id)"
         " WHERE k.name = 'B'").fetchall()
@@ -701,3 +703,20 @@ def sheet_marks_of(path):
     return {(sheet.cell(row, 3).value, codes[column].removeprefix("code:"))
             for row in range(sheets.FIRST_DATA_ROW, sheet.max_row + 1) for column in codes
             if codes[column] and str(codes[column]).startswith("code:") and sheet.cell(row, column).value is not None}
+
+
+def test_a_different_draw_needs_new_sample(tiny_project, tmp_path):
+    from qualcode.errors import InputError
+
+    first = sheets.export_sheet(tiny_project, "B", tmp_path / "b1.xlsx", sample=0.5)
+    assert first.seed is not None  # drawn and reported
+    with pytest.raises(InputError, match="--new-sample"):
+        sheets.export_sheet(tiny_project, "B", tmp_path / "b2.xlsx", sample=0.5, seed=first.seed + 1)
+    with pytest.raises(InputError, match="already has a double-coding sample"):
+        sheets.export_sheet(tiny_project, "B", tmp_path / "b2.xlsx", sample=1.0)
+    again = sheets.export_sheet(tiny_project, "B", tmp_path / "b3.xlsx", sample=0.5)
+    assert (again.seed, again.sample_id) == (first.seed, first.sample_id)
+    replaced = sheets.export_sheet(tiny_project, "B", tmp_path / "b4.xlsx", sample=1.0, new_sample=True)
+    assert replaced.replaced_sample == first.sample_id
+    conn = tiny_project.connect()
+    assert {r[0] for r in conn.execute("SELECT DISTINCT sample_id FROM assignments")} == {replaced.sample_id}

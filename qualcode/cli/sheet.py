@@ -35,6 +35,10 @@ def export(
         Optional[int], typer.Option("--seed", help="Seed of the sample draw (the same seed gives the same sample).")
     ] = None,
     by: Annotated[str, typer.Option("--by", help="Sample whole respondents or whole documents.")] = "respondent",
+    new_sample: Annotated[
+        bool, typer.Option("--new-sample", help="Replace the coder's recorded sample with a new draw (codings "
+                           "already imported stay).")
+    ] = False,
     force: ForceOption = False,
     project: ProjectOption = None,
 ) -> None:
@@ -44,6 +48,10 @@ def export(
     With --sample the rows are a reproducible sample of respondents (or
     documents); the sample and the units handed out are recorded in the
     project, so agreement later compares exactly the double-coded units.
+    Without --seed a seed is drawn, recorded and printed. A coder has one
+    sample at a time: exporting again with the same --sample/--seed/--by
+    (or without --seed) repeats the recorded draw; a different draw is
+    refused unless --new-sample, which replaces the coder's sample.
 
     Example:
 
@@ -54,12 +62,16 @@ def export(
 
     with open_project(project) as opened:
         result = export_sheet(opened, coder, out, codes=codebook, documents=documents, sample=sample, seed=seed,
-                              by=by, force=force)
+                              by=by, force=force, new_sample=new_sample)
     notice(f"Wrote {result.path}: {result.units} paragraphs × {len(result.codes)} codes for coder '{result.coder}'"
            f" ({len(result.respondents)} respondents, {len(result.documents)} documents).")
     if result.fraction is not None:
+        recorded = ("the recorded sample" if result.reused_sample else "recorded as sample")
         notice(f"Sample: {result.fraction:g} of {result.by}s with seed {result.seed} → {', '.join(result.sampled_groups)}"
-               f" (recorded as sample {result.sample_id}).")
+               f" ({recorded} {result.sample_id}; --seed {result.seed} reproduces it).")
+        if result.replaced_sample is not None:
+            notice(f"Replaced the coder's earlier sample {result.replaced_sample}; its paragraphs no longer count"
+                   " as assigned.")
     if result.prefilled:
         notice(f"Pre-filled {result.prefilled} marks from this coder's own earlier codings.")
 
