@@ -243,8 +243,10 @@ def collect_quotations(
         groups: dict[tuple, list[Quotation]] = {}
         for quotation in quotations:
             groups.setdefault((order[quotation.theme_key], quotation.attribute or ""), []).append(quotation)
+        quoted: dict[str, int] = {}
+        used_text: set[tuple[str, int, int]] = set()
         for key in sorted(groups):
-            selected.extend(spread(groups[key], per_theme))
+            selected.extend(spread(groups[key], per_theme, quoted=quoted, used_text=used_text))
         quotations = selected
     notices = []
     if not quotations:
@@ -283,26 +285,41 @@ def _join_turn(text: str, group: list[tuple[int, int]]) -> str:
     return " ".join(tidy(text[start:end]) for start, end in group)
 
 
-def spread(candidates: list[Quotation], n: int) -> list[Quotation]:
+def spread(
+    candidates: list[Quotation],
+    n: int,
+    *,
+    quoted: dict[str, int] | None = None,
+    used_text: set[tuple[str, int, int]] | None = None,
+) -> list[Quotation]:
     """Pick ``n`` quotations spread across respondents.
 
     Greedy and deterministic: each pick is the candidate whose respondent has
-    been picked least often so far; ties go to exemplars, then to respondents
-    in natural id order, then to document order. So no respondent appears
-    twice before every respondent with a quotation has appeared once, and
-    marked exemplars come first among equals.
+    been picked least often in this theme so far; ties go to exemplars, then
+    to passages not already quoted under an earlier theme, then to
+    respondents quoted least often across the earlier themes (``quoted``,
+    updated in place), then to respondents in natural id order, then to
+    document order. So no respondent appears twice in a theme before every
+    respondent with a quotation there has appeared once, marked exemplars
+    come first among equals, and the table as a whole draws on many voices
+    rather than always starting from the lowest id.
     """
     from natsort import natsort_keygen
 
     natural = natsort_keygen()
+    quoted = {} if quoted is None else quoted
+    used_text = set() if used_text is None else used_text
     remaining = list(candidates)
     picks: dict[str, int] = {}
     chosen: list[Quotation] = []
     while remaining and len(chosen) < n:
-        best = min(remaining, key=lambda q: (picks.get(q.respondent_id, 0), not q.exemplar,
-                                             natural(q.respondent_id), q.document, q.start, q.coding_id))
+        best = min(remaining, key=lambda q: (
+            picks.get(q.respondent_id, 0), not q.exemplar, (q.document, q.start, q.end) in used_text,
+            quoted.get(q.respondent_id, 0), natural(q.respondent_id), q.document, q.start, q.coding_id))
         remaining.remove(best)
         picks[best.respondent_id] = picks.get(best.respondent_id, 0) + 1
+        quoted[best.respondent_id] = quoted.get(best.respondent_id, 0) + 1
+        used_text.add((best.document, best.start, best.end))
         chosen.append(best)
     return chosen
 
@@ -377,8 +394,16 @@ def quotes_markdown(result: QuoteResult) -> str:
             lines.append(f"## {heading}")
             current = heading
         lines.append("")
-        lines.append(f"> {q.text} {q.label}")
+        lines.append(f"> {q.text} {_bracketed(q.label)}")
     return "\n".join(lines) + "\n" if lines else ""
+
+
+def _bracketed(label: str) -> str:
+    """A label set off from the quotation: "[SF4]" stays, "Support worker 2" becomes "(Support worker 2)"."""
+    label = label.strip()
+    if label[:1] in "[(" and label[-1:] in "])":
+        return label
+    return f"({label})"
 
 
 def _write_docx(result: QuoteResult, path) -> None:

@@ -200,3 +200,19 @@ def test_trimming_keeps_the_words_exactly_as_spoken():
     assert trimmed.startswith("I said “Why not?” and [laughs] she agreed.")
     assert trimmed.endswith(" […]")
     assert text.startswith(trimmed[: -len(" […]")])
+
+
+def test_later_themes_prefer_voices_not_yet_quoted(coded):
+    result = quotes.collect_quotations(coded.connect(), coder="A", per_theme=1)
+    # the workload theme takes SF1 (lowest id); support has only SF2; neither repeats the other
+    assert [(q.theme_key, q.respondent_id) for q in result.quotations] == [("work", "SF1"), ("support", "SF2")]
+    picked = quotes.spread(
+        [quotes.Quotation(i, "t", "T", "c", "C", "T > C", r, f"[{r}]", "x", "d", i, i + 1, "A", None, False)
+         for i, r in enumerate(["SF1", "SF2", "TL1"])], 1, quoted={"SF1": 2, "SF2": 1})
+    assert [q.respondent_id for q in picked] == ["TL1"]
+
+
+def test_markdown_sets_plain_labels_off_in_parentheses(coded, tmp_path):
+    result = quotes.collect_quotations(coded.connect(), coder="A", themes=["support"], label="{role} {number}")
+    quotes.write_quotes(result, tmp_path / "q.md")
+    assert "> My team are brilliant, we cover for each other. (Support worker 2)" in (tmp_path / "q.md").read_text(encoding="utf-8")
