@@ -93,6 +93,7 @@ class CodedRespondents:
     uncounted_codings: int = 0  # codings that touch no respondent unit (interviewer speech only)
     # respondents whose paragraphs this coder was handed, when the coder was given a sample
     sampled_respondents: list[str] | None = None
+    documents_without_respondent: int = 0  # documents whose respondent units belong to nobody
 
     @property
     def denominator(self) -> int:
@@ -227,6 +228,9 @@ def coded_respondents(conn: sqlite3.Connection, *, coder: str | None = None) -> 
         units=units, by_node=by_node, codings=codings, overlaps=overlaps,
         uncounted_codings=len(codings) - len(touched),
         sampled_respondents=natsorted(assigned) if assigned else None,
+        documents_without_respondent=conn.execute(
+            "SELECT count(DISTINCT document_id) FROM units WHERE role = 'respondent' AND respondent_id IS NULL"
+        ).fetchone()[0],
     )
 
 
@@ -299,12 +303,24 @@ def compute_counts(
     return counts_from(data, level=level, by=by, codes=codes)
 
 
+def _require_respondent_text(data: CodedRespondents) -> None:
+    """Counts need respondents with text; say why there are none and what to do."""
+    if data.denominator:
+        return
+    if data.documents_without_respondent:
+        raise InputError(
+            f"no respondent has any transcript text: {data.documents_without_respondent} document(s) belong to no"
+            " respondent (e.g. imported from REFI-QDA without cases); attribute each with"
+            " 'qualcode respondents assign DOCUMENT RESPONDENT_ID'"
+        )
+    raise InputError("no respondent has any transcript text in this project; import transcripts first")
+
+
 def counts_from(data: CodedRespondents, *, level: str = "code", by: str | None = None, codes=None) -> CountsResult:
     """``compute_counts`` on an already computed ``CodedRespondents``."""
     import pandas as pd
 
-    if data.denominator == 0:
-        raise InputError("no respondent has any transcript text in this project; import transcripts first")
+    _require_respondent_text(data)
     tree = data.tree
     keys = _selected_keys(tree, level, codes)
     groups = data.groups(by) if by else {}
@@ -620,8 +636,7 @@ def framework_matrix(
     if cells not in MATRIX_CELLS:
         raise InputError(f"unknown cell type '{cells}'; choose one of {', '.join(MATRIX_CELLS)}")
     data = coded_respondents(conn, coder=coder)
-    if data.denominator == 0:
-        raise InputError("no respondent has any transcript text in this project; import transcripts first")
+    _require_respondent_text(data)
     tree = data.tree
     if by:
         data.check_attribute(by)

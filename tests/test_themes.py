@@ -560,3 +560,21 @@ def test_a_sample_coder_gets_a_notice_about_the_denominator(tiny_project):
                                     "start": start, "end": end, "origin": "sheet"}])
     result = themes.compute_counts(tiny_project.connect(), coder="B")
     assert any("'B' coded a sample: paragraphs of 1 of the 3 respondents (SF1)" in n for n in result.notices)
+
+
+def test_documents_without_a_respondent_get_a_useful_error(tmp_path):
+    from qualcode import codebook, documents, store, themes
+    from qualcode.errors import InputError
+    from qualcode.project import Project
+
+    project = Project.create(tmp_path / "p")
+    with project.transaction() as conn:
+        documents.add_document(conn, name="source.txt", text="Some text here.", source_format="txt",
+                               units=[{"start": 0, "end": 15, "role": "respondent"}])
+        codebook.store_nodes(conn, [{"key": "a", "label": "A"}])
+        store_id = store.get_or_create_coder(conn, "X")
+        conn.execute("INSERT INTO codings (coder_id, code_id, document_id, start, end, origin, created_at)"
+                     " VALUES (?, 1, 1, 0, 4, 'refi', 'now')", (store_id,))
+    with pytest.raises(InputError, match="1 document\\(s\\) belong to no respondent.*respondents assign"):
+        themes.compute_counts(project.connect(), coder="X")
+    project.close()
