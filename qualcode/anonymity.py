@@ -675,6 +675,43 @@ def _sentence_start(text: str, position: int) -> bool:
     return text[position] == ":"
 
 
+# What may follow a word said on its own: the end of its sentence or line, or a dash opening an aside.
+_INTERJECTION_END = re.compile(r"[ \t]*(?:[!.?…]|[–—]|$)", re.MULTILINE)
+_PERSON_WORDS = {"he", "she", "they", "him", "his", "her", "hers", "them", "their", "who", "whose", "my", "our"}
+_LABEL_BEFORE = re.compile(r"[ \t]*(?:\[[^\]\n]{1,40}\]|[^\W\d_][\w.'’ -]{0,40}:)?[ \t]*")
+
+
+def _interjection(text: str, start: int, end: int) -> bool:
+    """Whether the word at ``start``–``end`` is said on its own: it opens a sentence (checked by the caller)
+    and is followed by the end of the sentence or line, or by a dash ("Diolch – thank you", "Cheers!").
+
+    Not when it answers a question ("Who rang? Delroy."): the text before it, across a blank line and a
+    speaker label, ends with a question mark.
+    """
+    if text[end:end + 2] in ("'s", "’s"):
+        return False
+    following = _INTERJECTION_END.match(text, end)
+    if following is None:
+        return False
+    if following.group().strip() in "–—":
+        # an aside about a person ("Delroy – he rang me", "Delroy – my key worker") marks a name
+        aside = _WORD.search(text, following.end(), following.end() + 40)
+        if aside is not None and aside.group().lower() in _PERSON_WORDS:
+            return False
+    position = start
+    for _ in range(3):  # this line's label, the blank line, the previous turn's end
+        line_start = text.rfind("\n", 0, position) + 1
+        if _LABEL_BEFORE.fullmatch(text, line_start, position) is None:
+            before = text[line_start:position].rstrip(" \t\"'“‘”’([")
+            return not before.endswith("?")
+        position = line_start - 1
+        while position > 0 and text[position - 1] in " \t\n":
+            position -= 1
+        if position <= 0:
+            return True
+    return True
+
+
 def _flag_words(words: list[tuple[int, int, str]], text: str, probs, skip_sorted, skip_starts) -> set[int]:
     """Indexes of the words that are names by the rules on their own and their neighbours."""
     count = len(words)
@@ -698,6 +735,10 @@ def _flag_words(words: list[tuple[int, int, str]], text: str, probs, skip_sorted
             name = True
         elif at_start:
             name = strength == 2 or (strength == 1 and (cued or related))
+            if name and not (cued or related) and _interjection(text, start, end):
+                # "Diolch – thank you.", "Cheers!": a word said on its own is a greeting or thanks far
+                # more often than a bare name; it is still a name if it is one elsewhere in the text.
+                name = False
         else:
             name = strength >= 1 or (cued and not _is_common(word, probs))
         if name:

@@ -212,6 +212,33 @@ def test_name_negatives(text):
     assert "name" not in kinds(text)
 
 
+@pytest.mark.parametrize("text", [
+    "A: No, I think that covers it. Diolch – thank you. [laughs]\n",
+    "SF3: Right, that's me done. Diolch!\n",
+    "SF3: It was a good session. Diolch.\n",
+    "SF3: Grand. Hwyl—\n",
+    "Interviewer: That was my last question.\n\nSF3: Diolch\n",
+])
+def test_a_word_said_on_its_own_is_not_a_name_without_a_cue(text):
+    """Interjection position: a capitalised word opening a sentence and followed by its end (or a dash,
+    or the end of the line) is a thanks or greeting far more often than a bare name."""
+    assert "name" not in kinds(text)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Q: Who rang you?\n\nA: Delroy.\n", ["Delroy"]),  # the answer to a question
+    ("A: Who rang? Delroy.\n", ["Delroy"]),
+    ("A: It went well. Delroy – he rang me after.\n", ["Delroy"]),  # an aside about a person
+    ("A: It went well. Delroy – my key worker – rang.\n", ["Delroy"]),
+    ("A: Thanks. Delroy’s great.\n", ["Delroy"]),  # a possessive is not said on its own
+    ("A: Fine. Delroy said so.\n", ["Delroy"]),
+    ("A: Diolch.\n\nQ: Did you speak to Diolch again?\n", ["Diolch", "Diolch"]),  # a name elsewhere
+    ("A: Thanks. Mr Okafor!\n", ["Mr Okafor"]),  # a title is a cue
+])
+def test_names_in_interjection_position_with_a_cue_are_still_names(text, expected):
+    assert [t for k, t in found(text) if k == "name"] == expected
+
+
 @pytest.mark.parametrize("text, expected", [
     ("NHS number 943 476 5919 on file", "943 476 5919"),
     ("nhs no. 943-476-5919.", "943-476-5919"),
