@@ -72,7 +72,12 @@ class ParsedTranscript:
 
 @dataclass
 class FileResult:
-    """What happened to one file: status is ``imported``, ``unchanged`` or ``failed``."""
+    """What happened to one file: status is ``imported``, ``replaced``, ``unchanged`` or ``failed``.
+
+    ``units`` and ``words`` count the whole document (interviewer included);
+    ``respondent_units`` and ``respondent_words`` count respondent speech only,
+    as ``qualcode respondents`` does.
+    """
 
     path: str
     file: str
@@ -81,6 +86,8 @@ class FileResult:
     respondent: str | None = None
     units: int = 0
     words: int = 0
+    respondent_units: int = 0
+    respondent_words: int = 0
     message: str = ""
     warnings: list[str] = field(default_factory=list)
     findings: int = 0  # likely identifiers found by the anonymity check
@@ -901,9 +908,12 @@ def parse_file(
     respondent_labels = sorted({u["speaker"] for u in units if u["role"] == "respondent" and u["speaker"]
                                 and u["speaker"].casefold() not in speakers.map})
     if len(respondent_labels) > 1:
-        warnings.append(f"{name}: speakers {', '.join(respondent_labels)} are all assigned to respondent"
-                        f" {respondent_id}; add a [speaker_map.{path.stem}] section to qualcode.toml if they are"
-                        " different people or the interviewer")
+        # Caption speaker labels are often real names: show them masked.
+        shown = ", ".join(mask_label(label, respondent_id) for label in respondent_labels)
+        warnings.append(f"{name}: {len(respondent_labels)} speakers ({shown}) are all assigned to respondent"
+                        f" {respondent_id}; if they are different people or include the interviewer, map their"
+                        f" labels (as written in the transcript) in a [speaker_map.{path.stem}] table in"
+                        " qualcode.toml or with --speaker-map, then import the file again with --replace")
     used = {u["respondent_id"] for u in units} - {None}
     document_respondent = respondent_id
     if speakers.map and respondent_id not in used:
@@ -911,6 +921,23 @@ def parse_file(
         document_respondent = next(iter(used)) if len(used) == 1 else None
     return ParsedTranscript(text=text, units=units, source_format=suffix[1:], warnings=warnings,
                             respondent_id=document_respondent)
+
+
+def is_generic_label(label: str) -> bool:
+    """A label that names no one: ``Speaker 2``, ``P``, ``Respondent``, ``Interviewer 1``."""
+    key = label.strip().casefold()
+    return key in GENERIC_RESPONDENT_LABELS or bool(_GENERIC_SPEAKER.match(label.strip())) or \
+        _NUMBERED.sub("", key) in ("interviewer", "int", "i", "q", "moderator", "facilitator")
+
+
+def mask_label(label: str, respondent_id: str | None = None) -> str:
+    """A speaker label fit for a message: generic labels and the respondent id as they are,
+    anything else (often a real name from captions) masked to initials."""
+    if is_generic_label(label) or (respondent_id is not None and label.casefold() == respondent_id.casefold()):
+        return label
+    from qualcode.anonymity import mask
+
+    return mask(label, "name")
 
 
 def read_bytes(path: Path) -> bytes:
@@ -1032,6 +1059,40 @@ def delete_document(conn, document_id: int) -> None:
     conn.execute("DELETE FROM documents WHERE document_id = ?", (document_id,))
 
 
+def _unit_key(unit: dict) -> tuple:
+    return (unit["start"], unit["end"], unit.get("speaker"), unit["role"], unit.get("respondent_id"),
+            unit.get("timestamp"), unit.get("turn"))
+
+
+def _stored_parse(conn, document_id: int) -> tuple:
+    """What a document's parse looks like in the database: (text, units, respondent), comparable
+    with :func:`_parsed_key`."""
+    text, respondent_id = conn.execute("SELECT text, respondent_id FROM documents WHERE document_id = ?",
+                                       (document_id,)).fetchone()
+    units = [tuple(row) for row in conn.execute(
+        "SELECT start, end, speaker, role, respondent_id, timestamp, turn FROM units WHERE document_id = ?"
+        " ORDER BY seq", (document_id,))]
+    return text, units, respondent_id
+
+
+def _parsed_key(parsed: ParsedTranscript) -> tuple:
+    return parsed.text, [_unit_key(u) for u in parsed.units], parsed.respondent_id
+
+
+def _set_counts(result: FileResult, text: str, units: list[tuple[int, int, str]]) -> None:
+    """Units and words of the whole document and of respondent speech only; units are (start, end, role)."""
+    result.units = len(units)
+    result.words = count_words("\n".join(text[start:end] for start, end, _ in units))
+    spoken = [(start, end) for start, end, role in units if role == "respondent"]
+    result.respondent_units = len(spoken)
+    result.respondent_words = count_words("\n".join(text[start:end] for start, end in spoken))
+
+
+CODED_REFUSAL = (
+    "{name} already has codings, reconciliation decisions or units in a coding sample, whose positions refer to"
+    " the stored text, so it cannot be {what}; {how}")
+
+
 def import_file(
     project,
     path: Path,
@@ -1044,7 +1105,13 @@ def import_file(
     seen: dict[str, Path] | None = None,
     format_hint: str | None = None,
 ) -> FileResult:
-    """Import one file in its own transaction; never raises for a bad file (status ``failed``)."""
+    """Import one file in its own transaction; never raises for a bad file (status ``failed``).
+
+    A file already imported with the same bytes is ``unchanged``, unless
+    ``replace`` and the current settings (speaker map, interviewer labels,
+    id rule, ``respondent``) parse it differently from the stored document:
+    then it is re-parsed and ``replaced``, like a changed file.
+    """
     name = path.name
     result = FileResult(path=str(path), file=name, status="failed")
     try:
@@ -1061,24 +1128,39 @@ def import_file(
         existing = conn.execute(
             "SELECT document_id, sha256, source_path, respondent_id FROM documents WHERE name = ?", (name,)
         ).fetchone()
-        if existing is not None and existing["sha256"] == digest:
-            units = conn.execute("SELECT start, end FROM units WHERE document_id = ? ", (existing[0],)).fetchall()
-            text = conn.execute("SELECT text FROM documents WHERE document_id = ?", (existing[0],)).fetchone()[0]
-            result.status, result.document, result.respondent = "unchanged", name, existing["respondent_id"]
-            result.units = len(units)
-            result.words = count_words("\n".join(text[u[0]:u[1]] for u in units))
-            result.message = "already imported (same content)"
-            return result
-        if existing is not None and not replace:
+        same_bytes = existing is not None and existing["sha256"] == digest
+        if existing is not None and not same_bytes and not replace:
             other_folder = existing["source_path"] and Path(existing["source_path"]).parent != resolved.parent
             where = f" from {Path(existing['source_path']).parent}" if other_folder else ""
             raise ImportFailed(
                 f"{name} is already imported{where} with different content; to replace it run"
                 f" `qualcode import --replace {path}`" + (" (or rename one of the files)" if other_folder else ""))
-        respondent_id = respondent or respondent_from_name(path.stem, project.id_rule)
-        parsed = parse_file(path, interviewer_labels=project.interviewer_labels,
-                            speaker_map=_map_for(name, path.stem, speaker_maps or {}),
-                            respondent_id=respondent_id, data=data, format_hint=format_hint)
+
+        def parse() -> ParsedTranscript:
+            respondent_id = respondent or respondent_from_name(path.stem, project.id_rule)
+            return parse_file(path, interviewer_labels=project.interviewer_labels,
+                              speaker_map=_map_for(name, path.stem, speaker_maps or {}),
+                              respondent_id=respondent_id, data=data, format_hint=format_hint)
+
+        if same_bytes:
+            stored = _stored_parse(conn, existing["document_id"])
+            try:
+                parsed = parse()
+            except QualcodeError:
+                if replace:
+                    raise
+                parsed = None  # the settings no longer fit the file; it stays as it was imported
+            differs = parsed is not None and _parsed_key(parsed) != stored
+            if not (replace and differs):
+                result.status, result.document, result.respondent = "unchanged", name, existing["respondent_id"]
+                _set_counts(result, stored[0], [(u[0], u[1], u[3]) for u in stored[1]])
+                result.message = "already imported (same content)"
+                if differs:
+                    result.message += ("; the current settings (speaker map, interviewer labels, id rule) read it"
+                                       f" differently: run `qualcode import --replace {path}` to apply them")
+                return result
+        else:
+            parsed = parse()
         result.warnings.extend(parsed.warnings)
         findings = _anonymity_warnings(name, parsed.text, identifiers, project.language)
         result.findings = len(findings)
@@ -1093,19 +1175,28 @@ def import_file(
             replaced = False
             if existing is not None:
                 if _has_codings(conn, existing["document_id"]):
-                    raise ImportFailed(f"{name} already has codings (or is in a coding sample), so it cannot be"
-                                       " replaced; import the new version under another file name")
+                    if same_bytes:
+                        how = (f"to attribute its speakers to respondents run `qualcode respondents assign {name}"
+                               " RESPONDENT --speaker LABEL` (positions stay as they are)")
+                        raise ImportFailed(CODED_REFUSAL.format(name=name, what="re-read with the current settings",
+                                                                how=how))
+                    raise ImportFailed(CODED_REFUSAL.format(
+                        name=name, what="replaced", how="import the new version under another file name"))
                 delete_document(conn, existing["document_id"])
                 replaced = True
             documents.add_document(conn, name=name, text=parsed.text, source_format=parsed.source_format,
                                    units=parsed.units, sha256=digest, source_path=str(resolved),
                                    respondent_id=parsed.respondent_id)
             store.record_history(conn, "import", document=name, sha256=digest, units=len(parsed.units),
-                                 replaced=replaced, format=parsed.source_format)
-        result.status, result.document, result.respondent = "imported", name, parsed.respondent_id
-        result.units = len(parsed.units)
-        result.words = count_words("\n".join(parsed.text[u["start"]:u["end"]] for u in parsed.units))
-        result.message = "replaced the earlier version" if replaced else ""
+                                 replaced=replaced, format=parsed.source_format,
+                                 **({"reason": "settings"} if same_bytes else {}))
+        result.status = "replaced" if replaced else "imported"
+        result.document, result.respondent = name, parsed.respondent_id
+        _set_counts(result, parsed.text, [(u["start"], u["end"], u["role"]) for u in parsed.units])
+        if same_bytes:
+            result.message = "re-read with the current settings"
+        elif replaced:
+            result.message = "replaced the earlier version"
         if findings:
             result.message = (result.message + "; " if result.message else "") + \
                 f"{len(findings)} possible identifier(s)"
@@ -1113,6 +1204,16 @@ def import_file(
         result.status = "failed"
         result.message = str(exc)
     return result
+
+
+class ImportInterrupted(KeyboardInterrupt):
+    """Ctrl-C during ``import_paths``: ``results`` holds the files finished before it (all saved);
+    ``current`` is the file being imported, whose transaction was rolled back."""
+
+    def __init__(self, results: list[FileResult], current: str | None):
+        super().__init__()
+        self.results = results
+        self.current = current
 
 
 def import_paths(
@@ -1132,14 +1233,16 @@ def import_paths(
     Each file is one transaction: a failed file leaves nothing behind and does
     not stop the others. An identical file already imported is ``unchanged``;
     a changed file under an existing name fails unless ``replace`` (refused
-    when the document has codings). ``respondent`` overrides the project's
+    when the document has codings). With ``replace`` an identical file is
+    re-parsed, and replaced if the current settings read it differently. ``respondent`` overrides the project's
     id rule; ``speaker_map`` is a CSV path (document,speaker,respondent) or a
     dict, merged over the project's ``[speaker_map.*]`` settings.
     ``identifiers`` (real names and places) feed the anonymity check and are
     never stored; with ``strict`` a file with findings is refused.
     ``progress(done, total, result)`` is called after each file.
     ``format_hint`` reads every file as that format (e.g. ``vtt`` for
-    captions saved as .txt).
+    captions saved as .txt). Ctrl-C raises :class:`ImportInterrupted` (a
+    KeyboardInterrupt) carrying the results of the files finished before it.
     """
     if format_hint is not None and f".{format_hint.lower().lstrip('.')}" not in IMPORTERS:
         raise InputError(f"unknown format '{format_hint}'; choose one of"
@@ -1154,24 +1257,79 @@ def import_paths(
         maps[key] = {**maps.get(key, {}), **mapping}
     results: list[FileResult] = []
     seen: dict[str, Path] = {}
-    for done, path in enumerate(files, start=1):
-        result = import_file(project, path, respondent=respondent, strict=strict, identifiers=identifiers,
-                             replace=replace, speaker_maps=maps, seen=seen, format_hint=format_hint)
-        results.append(result)
-        if progress is not None:
-            progress(done, len(files), result)
+    current: str | None = None
+    try:
+        for done, path in enumerate(files, start=1):
+            current = path.name
+            result = import_file(project, path, respondent=respondent, strict=strict, identifiers=identifiers,
+                                 replace=replace, speaker_maps=maps, seen=seen, format_hint=format_hint)
+            results.append(result)
+            current = None
+            if progress is not None:
+                progress(done, len(files), result)
+    except KeyboardInterrupt:
+        raise ImportInterrupted(results, current) from None
     return results
 
 
+RESULT_COLUMNS = ["file", "document", "respondent", "units", "respondent_units", "words", "respondent_words",
+                  "status", "message"]
+
+
 def results_frame(results: list[FileResult]):
-    """The import results as a DataFrame (file, document, respondent, units, words, status, message)."""
+    """The import results as a DataFrame with :data:`RESULT_COLUMNS`.
+
+    ``units`` and ``words`` count the whole document (interviewer included);
+    ``respondent_units`` and ``respondent_words`` respondent speech only, the
+    way ``qualcode respondents`` counts.
+    """
     import pandas as pd
 
     return pd.DataFrame(
         [{"file": r.file, "document": r.document or "", "respondent": r.respondent or "", "units": r.units,
-          "words": r.words, "status": r.status, "message": r.message} for r in results],
-        columns=["file", "document", "respondent", "units", "words", "status", "message"],
+          "respondent_units": r.respondent_units, "words": r.words, "respondent_words": r.respondent_words,
+          "status": r.status, "message": r.message} for r in results],
+        columns=RESULT_COLUMNS,
     )
+
+
+def list_documents(conn):
+    """One row per document: document, format, respondent, respondent_units, interviewer_units,
+    other_units, words (all speech), respondent_words, imported_at, sha256 (first 12 hex digits).
+
+    A DataFrame in natural name order (SF2 before SF10). ``respondent`` is the
+    document's own respondent, empty for a focus group or a document imported
+    without one (see ``qualcode respondents assign``). ``frame.attrs["unattributed"]``
+    names the documents with respondent speech that belongs to no respondent.
+    """
+    import pandas as pd
+    from natsort import natsorted
+
+    rows = []
+    unattributed: list[str] = []
+    for document_id, name, source_format, respondent_id, imported_at, sha256 in conn.execute(
+        "SELECT document_id, name, source_format, respondent_id, imported_at, sha256 FROM documents"
+    ):
+        text = conn.execute("SELECT text FROM documents WHERE document_id = ?", (document_id,)).fetchone()[0]
+        units = conn.execute("SELECT start, end, role FROM units WHERE document_id = ? ORDER BY seq",
+                             (document_id,)).fetchall()
+        roles = [u[2] for u in units]
+        counts = FileResult(path="", file=name, status="")
+        _set_counts(counts, text, [tuple(u) for u in units])
+        rows.append({"document": name, "format": source_format, "respondent": respondent_id or "",
+                     "respondent_units": counts.respondent_units, "interviewer_units": roles.count("interviewer"),
+                     "other_units": roles.count("other"), "words": counts.words,
+                     "respondent_words": counts.respondent_words, "imported_at": imported_at,
+                     "sha256": sha256[:12]})
+        if conn.execute("SELECT 1 FROM units WHERE document_id = ? AND role = 'respondent'"
+                        " AND respondent_id IS NULL LIMIT 1", (document_id,)).fetchone():
+            unattributed.append(name)
+        del text
+    columns = ["document", "format", "respondent", "respondent_units", "interviewer_units", "other_units", "words",
+               "respondent_words", "imported_at", "sha256"]
+    frame = pd.DataFrame(natsorted(rows, key=lambda r: r["document"]), columns=columns)
+    frame.attrs["unattributed"] = natsorted(unattributed)
+    return frame
 
 
 def load_identifiers(path: Path | str) -> list[str]:

@@ -48,7 +48,9 @@ def test_reimport_is_unchanged_and_exit_zero(project_dir):
     before = dump(project_dir)
     result = runner.invoke(app, ["import", str(FIXTURES / "SF1.txt"), "-p", str(project_dir), "-f", "csv"])
     assert result.exit_code == 0
-    assert "SF1.txt,SF1.txt,SF1,5,34,unchanged,already imported (same content)" in result.stdout
+    assert result.stdout.splitlines()[0] == \
+        "file,document,respondent,units,respondent_units,words,respondent_words,status,message"
+    assert "SF1.txt,SF1.txt,SF1,5,3,34,23,unchanged,already imported (same content)" in result.stdout
     assert dump(project_dir) == before
 
 
@@ -63,8 +65,10 @@ def test_changed_file_refused_then_replaced(project_dir, tmp_path):
     assert f"Error: SF9.txt is already imported with different content; to replace it run `qualcode import" \
            f" --replace {path}`" in " ".join(refused.stderr.split())
     assert dump(project_dir) == before
-    replaced = runner.invoke(app, ["import", "--replace", str(path), "-p", str(project_dir)])
+    replaced = runner.invoke(app, ["import", "--replace", str(path), "-p", str(project_dir), "-f", "json"])
     assert replaced.exit_code == 0
+    assert json.loads(replaced.stdout)[0]["status"] == "replaced"
+    assert "Imported 0, replaced 1, unchanged 0, failed 0." in replaced.stderr
     with Project.find(project_dir) as project:
         assert "Second version." in documents.get_document(project.connect(), "SF9.txt").text
 
@@ -108,7 +112,7 @@ def test_batch_with_one_bad_file_imports_the_others(project_dir, tmp_path):
     (folder / "SF2.txt").write_bytes(b"")
     result = runner.invoke(app, ["import", str(folder), "-p", str(project_dir), "-f", "csv"])
     assert result.exit_code == 1
-    assert "SF2.txt,,,0,0,failed,SF2.txt is empty" in result.stdout
+    assert "SF2.txt,,,0,0,0,0,failed,SF2.txt is empty" in result.stdout
     assert "Imported 2, unchanged 0, failed 1." in result.stderr
     assert names(project_dir) == ["SF1.txt", "SF3.vtt"]
 
@@ -167,3 +171,110 @@ def test_qdpx_is_routed_to_the_refi_importer(project_dir, shared_fixtures):
     assert len(names(project_dir)) == 2
     mixed = runner.invoke(app, ["import", str(qdpx), str(FIXTURES / "SF1.txt"), "-p", str(project_dir)])
     assert mixed.exit_code == 1 and "separate commands" in mixed.stderr
+
+
+GENERIC_LABELS = "Speaker 1: Is that okay?\n\nSpeaker 2: Yeah, fine.\n\nSpeaker 1: Good.\n\nSpeaker 2: Right.\n"
+
+
+def roles(project_dir: Path, name: str) -> list[tuple]:
+    with Project.find(project_dir) as project:
+        return [tuple(r) for r in project.connect().execute(
+            "SELECT u.role, u.respondent_id FROM units u JOIN documents d USING (document_id)"
+            " WHERE d.name = ? ORDER BY u.seq", (name,))]
+
+
+def test_speaker_map_added_after_import_is_applied_with_replace(project_dir, tmp_path):
+    path = tmp_path / "TL5.txt"
+    path.write_text(GENERIC_LABELS, encoding="utf-8")
+    first = runner.invoke(app, ["import", str(path), "-p", str(project_dir)])
+    assert first.exit_code == 0 and "[speaker_map.TL5]" in " ".join(first.stderr.split())
+    with (project_dir / "qualcode.toml").open("a", encoding="utf-8") as handle:
+        handle.write('\n[speaker_map.TL5]\n"Speaker 1" = "interviewer"\n"Speaker 2" = "TL5"\n')
+    hinted = runner.invoke(app, ["import", str(path), "-p", str(project_dir), "-f", "json"])
+    assert hinted.exit_code == 0
+    assert json.loads(hinted.stdout)[0]["status"] == "unchanged"
+    assert "--replace" in json.loads(hinted.stdout)[0]["message"]
+    assert roles(project_dir, "TL5.txt") == [("respondent", "TL5")] * 4
+    replaced = runner.invoke(app, ["import", str(path), "--replace", "-p", str(project_dir), "-f", "json"])
+    assert replaced.exit_code == 0, replaced.output
+    row = json.loads(replaced.stdout)[0]
+    assert (row["status"], row["units"], row["respondent_units"]) == ("replaced", 4, 2)
+    assert roles(project_dir, "TL5.txt") == [("interviewer", None), ("respondent", "TL5")] * 2
+    again = runner.invoke(app, ["import", str(path), "--replace", "-p", str(project_dir), "-f", "json"])
+    assert json.loads(again.stdout)[0]["status"] == "unchanged"
+
+
+def test_replace_of_a_coded_identical_file_exits_1_and_changes_nothing(project_dir, tmp_path):
+    from qualcode import codebook, codings, store
+
+    path = tmp_path / "TL5.txt"
+    path.write_text(GENERIC_LABELS, encoding="utf-8")
+    runner.invoke(app, ["import", str(path), "-p", str(project_dir)])
+    with Project.find(project_dir) as project, project.transaction() as conn:
+        ids = codebook.store_nodes(conn, [{"key": "a", "label": "A"}])
+        document_id = documents.get_document(conn, "TL5.txt").document_id
+        codings.add_codings(conn, [{"coder_id": store.get_or_create_coder(conn, "ann"), "code_id": ids["a"],
+                                    "document_id": document_id, "start": 12, "end": 16, "origin": "manual"}])
+    before = dump(project_dir)
+    result = runner.invoke(app, ["import", str(path), "--replace", "-p", str(project_dir),
+                                 "--speaker-map", str(_speaker_map(tmp_path))])
+    assert result.exit_code == 1
+    message = " ".join(result.stderr.split())
+    assert "Error: TL5.txt already has codings, reconciliation decisions or units in a coding sample" in message
+    assert "qualcode respondents assign TL5.txt RESPONDENT --speaker LABEL" in message
+    assert dump(project_dir) == before
+
+
+def _speaker_map(tmp_path: Path) -> Path:
+    path = tmp_path / "speakers.csv"
+    path.write_text("document,speaker,respondent\nTL5,Speaker 1,interviewer\nTL5,Speaker 2,TL5\n", encoding="utf-8")
+    return path
+
+
+def test_teams_speaker_names_are_masked_on_stderr(project_dir, shared_fixtures, tmp_path):
+    path = tmp_path / "TM1.vtt"
+    path.write_bytes((shared_fixtures / "transcripts" / "webvtt-py_teams_timeframe.vtt").read_bytes())
+    result = runner.invoke(app, ["import", str(path), "-p", str(project_dir)])
+    assert result.exit_code == 0, result.output
+    with Project.find(project_dir) as project:
+        labels = {r[0] for r in project.connect().execute("SELECT DISTINCT speaker FROM units")}
+    assert len(labels) >= 2
+    for word in {w for label in labels for w in label.split()}:
+        assert word not in result.stderr
+    message = " ".join(result.stderr.split())
+    assert f"{len(labels)} speakers (" in message and "[speaker_map.TM1] table in qualcode.toml" in message
+
+
+def test_table_shows_all_and_respondent_words_apart(project_dir):
+    result = runner.invoke(app, ["import", str(FIXTURES / "SF1.txt"), "-p", str(project_dir)],
+                           env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    header = next(line for line in result.stdout.splitlines() if "file" in line and "status" in line)
+    assert "respondent units" in header and "respondent words" in header
+    row = next(line for line in result.stdout.splitlines() if "SF1.txt" in line)
+    assert [cell.strip() for cell in row.strip("│ ").split("│")][3:7] == ["5", "3", "34", "23"]
+    listed = runner.invoke(app, ["respondents", "-f", "json", "-p", str(project_dir)])
+    assert json.loads(listed.stdout)[0]["words"] == 23
+
+
+def test_ctrl_c_prints_the_files_saved_so_far_and_exits_130(project_dir, tmp_path, monkeypatch):
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    for name in ("SF1.txt", "SF3.vtt", "TL4.srt"):
+        (folder / name).write_bytes((FIXTURES / name).read_bytes())
+    real_add = documents.add_document
+
+    def add_then_interrupt(conn, **kwargs):
+        real_add(conn, **kwargs)
+        if kwargs["name"] == "SF3.vtt":
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(documents, "add_document", add_then_interrupt)
+    result = runner.invoke(app, ["import", str(folder), "-p", str(project_dir), "-f", "csv"])
+    assert result.exit_code == 130
+    assert result.stdout.splitlines()[1:] == ["SF1.txt,SF1.txt,SF1,5,3,34,23,imported,"]
+    message = " ".join(result.stderr.split())
+    assert "Interrupted: 1 file(s) done (listed above); SF3.vtt was not saved." in message
+    assert names(project_dir) == ["SF1.txt"]
+    with Project.find(project_dir) as project:
+        assert project.connect().execute("PRAGMA integrity_check").fetchone()[0] == "ok"

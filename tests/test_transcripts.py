@@ -536,7 +536,7 @@ def test_changed_file_is_refused_then_replaced(project, tmp_path):
         in refused.message
     assert "Hi there." in documents.get_document(project.connect(), "SF1.txt").text
     replaced = transcripts.import_paths(project, [path], replace=True)[0]
-    assert replaced.status == "imported" and "replaced" in replaced.message
+    assert replaced.status == "replaced" and "replaced the earlier version" in replaced.message
     document = documents.get_document(project.connect(), "SF1.txt")
     assert "Hi there, again." in document.text
     assert project.connect().execute("SELECT COUNT(*) FROM units").fetchone()[0] == 2
@@ -553,7 +553,9 @@ def test_replace_is_refused_when_the_document_has_codings(project, tmp_path):
                                     "origin": "manual"}])
     write(tmp_path, "SF1.txt", "Interviewer: Hello?\n\nSF1: Changed.\n")
     result = transcripts.import_paths(project, [path], replace=True)[0]
-    assert result.status == "failed" and "already has codings (or is in a coding sample), so it cannot be replaced" in result.message
+    assert result.status == "failed"
+    assert "SF1.txt already has codings, reconciliation decisions or units in a coding sample" in result.message
+    assert "so it cannot be replaced; import the new version under another file name" in result.message
     assert documents.get_document(project.connect(), "SF1.txt").text == document.text
 
 
@@ -723,7 +725,7 @@ def test_replace_is_refused_when_the_document_is_in_a_coding_sample(project, tmp
         conn.execute("INSERT INTO assignments (coder_id, unit_id) VALUES (?, ?)", (coder, unit_id))
     write(tmp_path, "SF1.txt", "Interviewer: Hello?\n\nSF1: Changed.\n")
     result = transcripts.import_paths(project, [path], replace=True)[0]
-    assert result.status == "failed" and "is in a coding sample" in result.message
+    assert result.status == "failed" and "units in a coding sample" in result.message
     assert project.connect().execute("SELECT COUNT(*) FROM assignments").fetchone()[0] == 1
 
 
@@ -789,3 +791,153 @@ def test_any_text_either_imports_well_formed_or_fails_with_one_line(tmp_path, te
         return
     assert_well_formed(parsed)
     assert parsed.units and parsed.text.endswith("\n")
+
+
+# -- re-reading an identical file under new settings, counts, interrupts, listing ----------
+
+GENERIC_LABELS = "Speaker 1: Is that okay?\n\nSpeaker 2: Yeah, fine.\n\nSpeaker 1: Good.\n\nSpeaker 2: Right.\n"
+TL5_MAP = '\n[speaker_map.TL5]\n"Speaker 1" = "interviewer"\n"Speaker 2" = "TL5"\n'
+
+
+def add_config(project: Project, extra: str) -> None:
+    with (project.root / CONFIG_NAME).open("a", encoding="utf-8") as handle:
+        handle.write(extra)
+    project.config = Project.find(project.root).config
+
+
+def stored_units(project, name: str) -> list[tuple]:
+    return [tuple(r) for r in project.connect().execute(
+        "SELECT u.speaker, u.role, u.respondent_id FROM units u JOIN documents d USING (document_id)"
+        " WHERE d.name = ? ORDER BY u.seq", (name,))]
+
+
+def test_speaker_map_added_after_import_is_applied_by_replace(project, tmp_path):
+    path = write(tmp_path, "TL5.txt", GENERIC_LABELS)
+    first = transcripts.import_paths(project, [path])[0]
+    assert first.status == "imported" and any("[speaker_map.TL5]" in w for w in first.warnings)
+    assert {role for _, role, _ in stored_units(project, "TL5.txt")} == {"respondent"}
+    add_config(project, TL5_MAP)
+    hinted = transcripts.import_paths(project, [path])[0]
+    assert hinted.status == "unchanged" and f"`qualcode import --replace {path}`" in hinted.message
+    assert {role for _, role, _ in stored_units(project, "TL5.txt")} == {"respondent"}
+    replaced = transcripts.import_paths(project, [path], replace=True)[0]
+    assert replaced.status == "replaced" and replaced.message == "re-read with the current settings"
+    assert stored_units(project, "TL5.txt") == [("Speaker 1", "interviewer", None), ("Speaker 2", "respondent", "TL5"),
+                                                ("Speaker 1", "interviewer", None), ("Speaker 2", "respondent", "TL5")]
+    assert (replaced.units, replaced.respondent_units) == (4, 2)
+    again = transcripts.import_paths(project, [path], replace=True)[0]
+    assert again.status == "unchanged" and again.message == "already imported (same content)"
+    history = [r[0] for r in project.connect().execute("SELECT detail FROM history WHERE action = 'import'")]
+    assert len(history) == 2 and '"reason": "settings"' in history[1]
+
+
+def test_speaker_map_csv_applies_to_an_identical_file_with_replace(project, tmp_path):
+    path = write(tmp_path, "TL5.txt", GENERIC_LABELS)
+    transcripts.import_paths(project, [path])
+    result = transcripts.import_paths(project, [path], replace=True,
+                                      speaker_map={"TL5": {"Speaker 1": "interviewer", "Speaker 2": "TL5"}})[0]
+    assert result.status == "replaced"
+    assert [role for _, role, _ in stored_units(project, "TL5.txt")] == ["interviewer", "respondent"] * 2
+
+
+def test_reparse_of_an_identical_coded_file_is_refused_and_says_how_to_attribute(project, tmp_path):
+    path = write(tmp_path, "TL5.txt", GENERIC_LABELS)
+    transcripts.import_paths(project, [path])
+    with project.transaction() as conn:
+        ids = codebook.store_nodes(conn, [{"key": "a", "label": "A"}])
+        document = documents.get_document(conn, "TL5.txt")
+        codings.add_codings(conn, [{"coder_id": store.get_or_create_coder(conn, "ann"), "code_id": ids["a"],
+                                    "document_id": document.document_id, "start": 12, "end": 16,
+                                    "origin": "manual"}])
+    add_config(project, TL5_MAP)
+    before = stored_units(project, "TL5.txt")
+    result = transcripts.import_paths(project, [path], replace=True)[0]
+    assert result.status == "failed"
+    assert "TL5.txt already has codings, reconciliation decisions or units in a coding sample" in result.message
+    assert "cannot be re-read with the current settings" in result.message
+    assert "`qualcode respondents assign TL5.txt RESPONDENT --speaker LABEL`" in result.message
+    assert stored_units(project, "TL5.txt") == before
+
+
+def test_unmapped_speaker_names_are_masked_in_the_warning(tmp_path):
+    path = write(tmp_path, "SF3.vtt", (
+        "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\n<v Yuri Bakulin>There you go.</v>\n\n"
+        "00:00:02.000 --> 00:00:03.000\n<v Adrian Petrescu>Why hello there.</v>\n\n"
+        "00:00:03.000 --> 00:00:04.000\n<v Speaker 3>Hi.</v>\n"))
+    warnings = parse(path).warnings
+    assert len(warnings) == 1
+    warning = warnings[0]
+    assert "Yuri" not in warning and "Bakulin" not in warning and "Adrian" not in warning
+    assert "3 speakers (A••••• P•••••••, Speaker 3, Y••• B••••••)" in warning
+    assert "[speaker_map.SF3] table in qualcode.toml" in warning and "--replace" in warning
+
+
+def test_teams_fixture_warning_shows_no_speaker_name(shared_fixtures):
+    path = shared_fixtures / "transcripts" / "webvtt-py_teams_timeframe.vtt"
+    parsed = parse(path, respondent="TM1")
+    names = {u["speaker"] for u in parsed.units}
+    assert len(names) >= 2
+    warning = next(w for w in parsed.warnings if "speaker_map" in w)
+    for label in names:
+        for word in label.split():
+            assert word not in warning
+    assert f"{len(names)} speakers" in warning
+    assert "[speaker_map.webvtt-py_teams_timeframe]" in warning
+
+
+def test_mask_label_keeps_generic_labels_and_the_respondent_id():
+    assert transcripts.mask_label("Speaker 2") == "Speaker 2"
+    assert transcripts.mask_label("Interviewer 1") == "Interviewer 1"
+    assert transcripts.mask_label("SF4", "SF4") == "SF4"
+    assert transcripts.mask_label("Yuri Bakulin") == "Y••• B••••••"
+
+
+def test_counts_separate_all_speech_from_respondent_speech(project):
+    result = transcripts.import_paths(project, [FIXTURES / "SF1.txt"])[0]
+    text = (FIXTURES / "SF1.txt").read_text(encoding="utf-8")
+    interviewer = "How long have you been in the role? And your caseload?"
+    assert result.words == transcripts.count_words(text.replace("Interviewer:", "").replace("SF1:", ""))
+    assert result.respondent_words == result.words - transcripts.count_words(interviewer)
+    assert (result.units, result.respondent_units) == (5, 3)
+    from qualcode.respondents import list_respondents
+
+    listed = list_respondents(project.connect()).set_index("respondent")
+    assert listed.loc["SF1", "words"] == result.respondent_words
+    frame = transcripts.results_frame([result])
+    assert list(frame.columns) == ["file", "document", "respondent", "units", "respondent_units", "words",
+                                   "respondent_words", "status", "message"]
+
+
+def test_ctrl_c_keeps_finished_files_and_rolls_back_the_current_one(project, tmp_path, monkeypatch):
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    for name in ("SF1.txt", "SF3.vtt", "TL4.srt"):
+        (folder / name).write_bytes((FIXTURES / name).read_bytes())
+    real_add = documents.add_document
+
+    def add_then_interrupt(conn, **kwargs):
+        real_add(conn, **kwargs)
+        if kwargs["name"] == "SF3.vtt":
+            raise KeyboardInterrupt  # inside the transaction, after the rows were written
+
+    monkeypatch.setattr(documents, "add_document", add_then_interrupt)
+    with pytest.raises(transcripts.ImportInterrupted) as caught:
+        transcripts.import_paths(project, [folder])
+    assert isinstance(caught.value, KeyboardInterrupt)
+    assert [r.file for r in caught.value.results] == ["SF1.txt"] and caught.value.current == "SF3.vtt"
+    assert sorted(documents.document_ids_by_name(project.connect())) == ["SF1.txt"]
+    assert project.connect().execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_list_documents(project, tmp_path):
+    transcripts.import_paths(project, [FIXTURES])
+    group = write(tmp_path, "FG1.txt", "Moderator: Hello.\n\nAnna: Hi.\n\nBen: Hello.\n\nAnna: Again.\n")
+    transcripts.import_paths(project, [group], speaker_map={"FG1": {"Anna": "SF1"}})
+    table = transcripts.list_documents(project.connect())
+    assert list(table["document"]) == ["FG1.txt", "SF1.txt", "SF3.vtt", "TL4.srt"]
+    sf1 = table.set_index("document").loc["SF1.txt"]
+    assert (sf1["format"], sf1["respondent"], sf1["respondent_units"], sf1["interviewer_units"]) == ("txt", "SF1", 3, 2)
+    stored = documents.get_document(project.connect(), "SF1.txt")
+    assert sf1["sha256"] == stored.sha256[:12] and len(sf1["sha256"]) == 12
+    assert sf1["words"] > sf1["respondent_words"] > 0
+    assert table.attrs["unattributed"] == []

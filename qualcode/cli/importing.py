@@ -31,7 +31,9 @@ def import_command(
         "--speaker-map", help="CSV with columns document,speaker,respondent (focus groups, generic labels).",
         show_default=False)] = None,
     replace: Annotated[bool, typer.Option(
-        "--replace", help="Replace documents already imported under the same file name (not if they have codings).")
+        "--replace", help="Replace documents already imported under the same file name, or re-read an identical"
+                          " file whose parse differs under the current speaker map and settings (not if they have"
+                          " codings).")
     ] = False,
     fmt: FormatOption = "table",
     project_dir: ProjectOption = None,
@@ -41,7 +43,10 @@ def import_command(
     Speaker turns are recognised in the usual layouts (Name: text, [Name] text,
     Speaker 1:, Otter, Zoom and Teams captions, SubRip); each file is imported
     on its own, so a bad file does not stop the others. The table of imported,
-    unchanged and failed files goes to stdout; exit code 1 if any file failed.
+    replaced, unchanged and failed files goes to stdout ("units" and "words" count the
+    whole document, "respondent units" and "respondent words" respondent speech
+    only); exit code 1 if any file failed. After adding a speaker map, apply it
+    with --replace. Ctrl-C keeps the files finished so far and lists them.
 
     Example:
 
@@ -95,7 +100,7 @@ def _import_transcripts(project, paths, *, respondent, format_hint, strict, iden
                                TimeElapsedColumn)
 
     from qualcode import transcripts
-    from qualcode.cli._util import err_console, notice, render_table
+    from qualcode.cli._util import err_console, notice
 
     names = transcripts.load_identifiers(identifiers) if identifiers else None
     # The spinner and elapsed time keep moving while one large file is being read.
@@ -106,27 +111,64 @@ def _import_transcripts(project, paths, *, respondent, format_hint, strict, iden
         def progress(done: int, total: int, result) -> None:
             bar.update(task, completed=done, total=total, description=result.file)
 
-        results = transcripts.import_paths(
-            project, paths, respondent=respondent, strict=strict, identifiers=names, progress=progress,
-            replace=replace, speaker_map=speaker_map, format_hint=format_hint)
-    for result in results:
-        for warning in result.warnings[:SHOWN_WARNINGS_PER_FILE]:
-            notice(f"Warning: {warning}")
-        hidden = len(result.warnings) - SHOWN_WARNINGS_PER_FILE
-        if hidden > 0:
-            notice(f"Warning: {result.file}: {hidden} more; run 'qualcode check-anonymity' to see them all")
+        try:
+            results = transcripts.import_paths(
+                project, paths, respondent=respondent, strict=strict, identifiers=names, progress=progress,
+                replace=replace, speaker_map=speaker_map, format_hint=format_hint)
+        except transcripts.ImportInterrupted as caught:
+            results, current, interrupted = caught.results, caught.current, True
+        else:
+            current, interrupted = None, False
+    _show_warnings(results)
+    if interrupted:
+        # The files finished before Ctrl-C are saved: show them, so the user knows where to resume.
+        if results:
+            _render_results(results, fmt)
+        notice(f"Interrupted: {len(results)} file(s) done (listed above)"
+               + (f"; {current} was not saved" if current else "") + ". Run the same command again to continue:"
+               " files already imported are reported as unchanged.")
+        raise typer.Exit(130)
     if not results:
         notice("No transcript files found (supported: " + ", ".join(transcripts.SUPPORTED_SUFFIXES) + ").")
         return
-    render_table(transcripts.results_frame(results), fmt, title="Import")
-    counts = {status: sum(r.status == status for r in results) for status in ("imported", "unchanged", "failed")}
-    notice(f"Imported {counts['imported']}, unchanged {counts['unchanged']}, failed {counts['failed']}.")
+    _render_results(results, fmt)
     failed = [r for r in results if r.status == "failed"]
     if failed:
         console = err_console()
         for result in failed:
             console.print(f"[bold red]Error:[/] {result.message}", highlight=False, soft_wrap=True)
         raise typer.Exit(1)
+
+
+def _show_warnings(results) -> None:
+    from qualcode.cli._util import notice
+
+    for result in results:
+        for warning in result.warnings[:SHOWN_WARNINGS_PER_FILE]:
+            notice(f"Warning: {warning}")
+        hidden = len(result.warnings) - SHOWN_WARNINGS_PER_FILE
+        if hidden > 0:
+            notice(f"Warning: {result.file}: {hidden} more; run 'qualcode check-anonymity' to see them all")
+
+
+# Table headers for the terminal; csv, json and md keep the column names of results_frame.
+TABLE_HEADERS = {"respondent_units": "respondent units", "respondent_words": "respondent words"}
+
+
+def _render_results(results, fmt: str) -> None:
+    from qualcode import transcripts
+    from qualcode.cli._util import notice, render_table
+
+    frame = transcripts.results_frame(results)
+    if fmt == "table":
+        frame = frame.rename(columns=TABLE_HEADERS)
+    render_table(frame, fmt, title="Import",
+                 caption="units, words: the whole document; respondent units, words: respondent speech only"
+                 " (as in 'qualcode respondents')")
+    counts = {status: sum(r.status == status for r in results)
+              for status in ("imported", "replaced", "unchanged", "failed")}
+    notice(f"Imported {counts['imported']}, " + (f"replaced {counts['replaced']}, " if counts["replaced"] else "")
+           + f"unchanged {counts['unchanged']}, failed {counts['failed']}.")
 
 
 def register(app: typer.Typer) -> None:
