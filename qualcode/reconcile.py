@@ -128,6 +128,7 @@ class Undone:
     code_key: str
     decision: str
     disagreement: Disagreement | None
+    note: str | None = None
 
 
 def describe_action(spans: tuple[tuple[int, int], ...], unit_start: int, unit_end: int, text: str) -> str:
@@ -471,18 +472,19 @@ class Session:
 
     def undo_last(self) -> Undone | None:
         """Revert the latest decision of this session that a person made (not an automatic
-        ``agreed``): mark it undone and delete its consensus codings. None if there is none."""
+        ``agreed``): mark it undone and delete its consensus codings. None if there is none.
+        The returned ``Undone`` carries the decision's note, so a caller can offer it again."""
         where, params = self._session_where()
         with self.project.transaction() as conn:
             row = conn.execute(
-                f"SELECT d.decision_id, d.unit_key, d.code_id, d.decision, c.key FROM decisions d"
+                f"SELECT d.decision_id, d.unit_key, d.code_id, d.decision, c.key, d.note FROM decisions d"
                 f" JOIN codes c USING (code_id) WHERE {where} AND d.undone = 0"
                 " AND d.decision != 'agreed' ORDER BY d.decision_id DESC LIMIT 1", params).fetchone()
             if row is None:
                 return None
             conn.execute("UPDATE decisions SET undone = 1 WHERE decision_id = ?", (row[0],))
             _delete_decision_codings(conn, self.into, row[0])
-        return Undone(row[0], row[1], row[4], row[3], self.find(row[1], row[2]))
+        return Undone(row[0], row[1], row[4], row[3], self.find(row[1], row[2]), row[5])
 
     def _insert_decision(self, conn, *, unit_key, document_id, start, end, code_id, a_applied, b_applied,
                          decision, spans, note) -> int:
@@ -606,7 +608,9 @@ def write_sheet(session: Session, path: Path | str, *, force: bool = False) -> i
     code's label, definition, include and exclude, what each coder did, a
     Decision column restricted to apply / reject / A / B (blank = skip) and a
     Note column. Sheet ``About`` names the coders, consensus coder and unit,
-    which ``apply_sheet`` checks. Nothing in the project changes.
+    which ``apply_sheet`` checks. Nothing in the project changes. With no
+    open disagreement there is nothing to decide: no file is written and 0 is
+    returned.
     """
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
@@ -616,6 +620,8 @@ def write_sheet(session: Session, path: Path | str, *, force: bool = False) -> i
     from qualcode.exports import atomic_write, safe_cell
 
     open_ones = session.disagreements("open")
+    if not open_ones:
+        return 0
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = SHEET_NAME
@@ -665,7 +671,10 @@ def _read_sheet(path: Path | str):
     if not path.is_file():
         raise SheetError(f"{path}: no such file; check the path")
     try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
+        # data_only=False: a cell the user typed as "=1+1 note" is read as typed. With
+        # data_only=True openpyxl returns the cached result, which is None for a formula no
+        # spreadsheet program has calculated, and the note would be lost.
+        workbook = load_workbook(path, read_only=True, data_only=False)
     except Exception as exc:  # openpyxl raises several unrelated types for a broken file
         raise SheetError(f"{path}: not a readable xlsx workbook ({type(exc).__name__}); save it as .xlsx") from None
     if SHEET_NAME not in workbook.sheetnames:
@@ -676,9 +685,18 @@ def _read_sheet(path: Path | str):
         for row in workbook[ABOUT_SHEET].iter_rows(values_only=True):
             if row and row[0] is not None:
                 about[str(row[0]).strip()] = None if len(row) < 2 or row[1] is None else str(row[1]).strip()
-    rows = [list(r) for r in workbook[SHEET_NAME].iter_rows(values_only=True)]
+    rows = [[_typed(v) for v in r] for r in workbook[SHEET_NAME].iter_rows(values_only=True)]
     workbook.close()
     return about, rows
+
+
+def _typed(value):
+    """A cell's value as the user typed it: formula cells as their formula text, verbatim
+    (``=1+1 note``), array formulas too; every other value unchanged."""
+    text = getattr(value, "text", None)  # openpyxl ArrayFormula
+    if text is not None and not isinstance(value, str):
+        return str(text) if str(text).startswith("=") else "=" + str(text)
+    return value
 
 
 def sheet_settings(path: Path | str) -> dict:

@@ -613,6 +613,17 @@ def _read_meta(workbook) -> dict:
     return meta
 
 
+def _formula_text(value) -> str | None:
+    """The formula text of a cell read with data_only=False (``=1+0``), else None. A formula's
+    result is not stored by every program, so a formula never counts as a mark."""
+    text = getattr(value, "text", None)  # openpyxl ArrayFormula
+    if text is not None and not isinstance(value, str):
+        return str(text)
+    if isinstance(value, str) and value.startswith("=") and len(value) > 1:
+        return value
+    return None
+
+
 def _blank(value) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
@@ -794,7 +805,11 @@ def import_sheet(project, path: Path | str, coder: str, *, force_coder: bool = F
         for code_key, column in code_columns.items():
             value = row_values.get(column)
             mark = _mark(value)
-            if mark is None:
+            formula = _formula_text(value)
+            if formula is not None:
+                problems.add(f"{CODING_SHEET}!{get_column_letter(column)}{row_number}: holds a formula "
+                             f"({_show(formula)}); type 1 or x instead, or leave the cell empty")
+            elif mark is None:
                 problems.add(f"{CODING_SHEET}!{get_column_letter(column)}{row_number}: {_show(value)} is not 1 or x")
             elif mark:
                 marks.add((unit_key, code_key))

@@ -256,3 +256,91 @@ def test_compared_only_leaves_single_coded_paragraphs_out(coded):
     narrow = run(coded, "A", "B", "--compared-only", input="q\n")
     assert narrow.exit_code == 0, narrow.output
     assert {s[1] for s in consensus_spans(coded)} == {"SF1.txt"}
+
+
+def test_spans_are_marked_so_they_show_without_colour(coded):
+    result = run(coded, "A", "B", input="q\n")
+    assert result.exit_code == 0, result.output
+    assert "«A» = A   ⟦B⟧ = B" in result.output
+    # A coded the first sentence, B the whole paragraph
+    assert "│ «⟦I take it home with me.» Some nights I don't sleep. Supervision helps a bit.⟧" in result.output
+
+
+def test_a_long_paragraph_wraps_inside_the_panel_instead_of_being_cropped(monkeypatch):
+    from rich.panel import Panel
+
+    from qualcode.cli import reconcile as cli_reconcile
+
+    text = " ".join(f"word{i}" for i in range(120))
+    buffer = io.StringIO()
+    monkeypatch.setattr("sys.stderr", buffer)
+    out = cli_reconcile.display_console()
+    assert out.width == 100  # not a terminal
+    out.print(Panel(cli_reconcile.marked_text(text, 1000, [(1000, 1010)], [(1500, 2000)])))
+    shown = buffer.getvalue()
+    assert len(shown.splitlines()) > 8
+    assert all(f"word{i}" in shown for i in range(120))
+    assert "«word0 word»1" in shown and "word119⟧" in shown
+
+
+def test_marked_text_styles_the_spans():
+    from qualcode.cli import reconcile as cli_reconcile
+
+    body = cli_reconcile.marked_text("one two three", 10, [(10, 13)], [(14, 17)])
+    assert body.plain == "«one» ⟦two⟧ three"
+    styles = {body.plain[span.start:span.end]: str(span.style) for span in body.spans}
+    assert styles["one"] == cli_reconcile.STYLE_A and styles["two"] == cli_reconcile.STYLE_B
+
+
+def test_undo_brings_the_decisions_note_back(coded):
+    # note + apply, undo (note comes back and is shown), then reject keeps the same note
+    result = run(coded, "A", "B", input="n\nfirst sentence only\na\nu\nr\nq\n")
+    assert result.exit_code == 0, result.output
+    assert "Note (saved with the decision): first sentence only" in result.output
+    assert decisions(coded) == [("SF1.txt#4", "work.toll", "reject", "first sentence only")]
+
+
+def test_a_note_typed_before_undo_stays_with_its_disagreement(coded):
+    # decide the first, type a note on the second, undo back to the first, redo it: the second's note is kept
+    result = run(coded, "A", "B", input="a\nn\nabout supervision\nu\nr\nA\nq\n")
+    assert result.exit_code == 0, result.output
+    assert decisions(coded) == [("SF1.txt#4", "work.toll", "reject", None),
+                                ("SF1.txt#4", "sup.supervision", "A", "about supervision")]
+
+
+def test_a_note_that_looks_like_a_formula_is_kept_verbatim(coded, tmp_path):
+    path = tmp_path / "decisions.xlsx"
+    assert run(coded, "A", "B", "--sheet", str(path)).exit_code == 0
+    # openpyxl stores a text starting with '=' as a formula without a cached value, as Excel
+    # does when a user types it
+    fill(path, {2: ("apply", "=1+1 note on the toll"), 3: (None, "=see memo")})
+    assert load_workbook(path)["Decisions"]["M2"].data_type == "f"
+    applied = run(coded, "A", "B", "--apply-sheet", str(path))
+    assert applied.exit_code == 0, applied.output
+    assert decisions(coded) == [("SF1.txt#4", "work.toll", "apply", "=1+1 note on the toll"),
+                                ("SF1.txt#4", "sup.supervision", "skip", "=see memo")]
+
+
+def test_a_formula_as_decision_is_an_error_naming_the_cell(coded, tmp_path):
+    path = tmp_path / "decisions.xlsx"
+    assert run(coded, "A", "B", "--sheet", str(path)).exit_code == 0
+    fill(path, {2: ("=\"apply\"", None)})
+    before = snapshot(coded)
+    result = run(coded, "A", "B", "--apply-sheet", str(path))
+    assert result.exit_code == 1
+    assert "Decisions!L2" in result.output
+    assert snapshot(coded) == before
+
+
+def test_sheet_with_nothing_to_decide_writes_no_file(coded, tmp_path):
+    path = tmp_path / "decisions.xlsx"
+    assert run(coded, "A", "B", "--sheet", str(path)).exit_code == 0
+    fill(path, {2: ("apply", None), 3: ("reject", None), 4: ("A", None), 5: ("B", None)})
+    assert run(coded, "A", "B", "--apply-sheet", str(path)).exit_code == 0
+    again = tmp_path / "again.xlsx"
+    before = snapshot(coded)
+    result = run(coded, "A", "B", "--sheet", str(again))
+    assert result.exit_code == 0, result.output
+    assert "Nothing to decide" in result.output and "none open" in result.output
+    assert not again.exists()
+    assert snapshot(coded) == before

@@ -91,6 +91,7 @@ def test_seed_without_sample_is_an_error(tiny_project, tmp_path):
 
 @pytest.mark.parametrize("change, message", [
     ({"F3": "yes "}, 'Coding!F3: "yes " is not 1 or x'),
+    ({"F3": "=1+0"}, 'Coding!F3: holds a formula ("=1+0"); type 1 or x instead'),
     ({"E4": "edited"}, "Coding!E4: the text of unit SF1.txt#4 was edited"),
     ({"G2": "Stress"}, "Coding!G2: the column for code 'work.toll' was renamed"),
 ])

@@ -127,6 +127,11 @@ def run(
             session = reconcile.open_session(project, coder_a, coder_b, into=into, unit=unit, codes=code_keys,
                                              record_agreements=False)
             rows = reconcile.write_sheet(session, sheet, force=force)
+            if rows == 0:
+                total = len(session.disagreements())
+                notice(f"Nothing to decide: {coder_a} and {coder_b} have {total} disagreement(s), none open;"
+                       f" {sheet} was not written.")
+                return
             notice(f"Wrote {rows} open disagreement(s) between {coder_a} and {coder_b} to {sheet}. Fill the"
                    f" Decision column, then: qualcode reconcile {coder_a} {coder_b} --apply-sheet {sheet}")
             return
@@ -145,10 +150,25 @@ def run(
         project.close()
 
 
-def _interactive(session) -> None:
-    from qualcode.cli._util import err_console, notice
+def display_console():
+    """The console the interactive session draws on (stderr: this is talk, not data).
 
-    out = err_console()
+    Unlike ``err_console()`` it does not soft-wrap, so panels wrap their text
+    inside the border instead of being cropped to one line; on a terminal it
+    takes the terminal's width, otherwise (piped, captured) 100 columns.
+    """
+    import sys
+
+    from rich.console import Console
+
+    width = None if sys.stderr.isatty() else 100
+    return Console(file=sys.stderr, soft_wrap=False, width=width)
+
+
+def _interactive(session) -> None:
+    from qualcode.cli._util import notice
+
+    out = display_console()
     everything = session.disagreements()
     total = len(everything)
     position = {d.ident: index for index, d in enumerate(everything, start=1)}
@@ -158,14 +178,16 @@ def _interactive(session) -> None:
            f" {total} disagreement(s), {len(session.disagreements('open'))} open.")
     skipped: set = set()
     current = None
-    note: str | None = None
+    # Notes typed but not yet saved, per disagreement: a note belongs to its disagreement, so it
+    # survives an undo that moves away from it, and an undone decision's note comes back.
+    notes: dict = {}
     while True:
         if current is None:
             pending = [d for d in session.disagreements("open") if d.ident not in skipped]
             if not pending:
                 break
             current = pending[0]
-            _show(out, session, current, position.get(current.ident, 0), total)
+            _show(out, session, current, position.get(current.ident, 0), total, notes.get(current.ident))
         try:
             answer = _ask()
         except (typer.Abort, EOFError, KeyboardInterrupt):
@@ -173,14 +195,18 @@ def _interactive(session) -> None:
             out.print()
         choice = CHOICES[answer]
         if choice == "quit":
-            if note:
-                session.decide(current, "skip", note=note)
+            if notes.get(current.ident):
+                session.decide(current, "skip", note=notes.pop(current.ident))
             break
         if choice == "note":
             try:
-                note = typer.prompt("Note", err=True, default="", show_default=False) or None
+                typed = typer.prompt("Note", err=True, default=notes.get(current.ident, ""), show_default=False)
             except (typer.Abort, EOFError, KeyboardInterrupt):
-                note = None
+                continue
+            if typed.strip():
+                notes[current.ident] = typed
+            else:
+                notes.pop(current.ident, None)
             continue
         if choice == "undo":
             undone = session.undo_last()
@@ -188,16 +214,16 @@ def _interactive(session) -> None:
                 notice("Nothing to undo.")
                 continue
             notice(f"Undone: '{undone.decision}' on {undone.unit_key} × {undone.code_key}.")
-            note = None
             if undone.disagreement is not None:
+                if undone.note and not notes.get(undone.disagreement.ident):
+                    notes[undone.disagreement.ident] = undone.note
                 skipped.discard(undone.disagreement.ident)
                 current = undone.disagreement
-                _show(out, session, current, position.get(current.ident, 0), total)
+                _show(out, session, current, position.get(current.ident, 0), total, notes.get(current.ident))
             continue
-        session.decide(current, choice, note=note)
+        session.decide(current, choice, note=notes.pop(current.ident, None))
         if choice == "skip":
             skipped.add(current.ident)
-        note = None
         current = None
     remaining = len(session.disagreements("open"))
     notice(f"Saved. {total - remaining}/{total} disagreements decided, {remaining} open.")
@@ -217,7 +243,49 @@ def _ask() -> str:
         notice(f"'{answer}' is not one of a, r, A, B, s, n, u, q (A and B are capitals).")
 
 
-def _show(out, session, d, index: int, total: int) -> None:
+MARK_A = ("«", "»")
+MARK_B = ("⟦", "⟧")
+
+
+def marked_text(text: str, offset: int, a_spans, b_spans):
+    """The unit text with A's spans between « » and B's between ⟦ ⟧, styled as well.
+
+    The markers keep the spans visible where colour and underline are not
+    shown (NO_COLOR, a pipe, a log); the styles make them stand out where
+    they are. Spans are absolute positions; ``offset`` is the text's start.
+    """
+    from rich.text import Text
+
+    def clip(spans):
+        return [(max(0, s - offset), min(len(text), e - offset)) for s, e in spans if e - offset > 0 and s - offset < len(text)]
+
+    a, b = clip(a_spans), clip(b_spans)
+    cuts = sorted({0, len(text), *(p for span in a + b for p in span)})
+    body = Text()
+    for position, following in zip(cuts, cuts[1:] + [None]):
+        # closing markers before opening ones at the same place
+        body.append("".join(MARK_B[1] for s, e in b if e == position), style=STYLE_B)
+        body.append("".join(MARK_A[1] for s, e in a if e == position), style=STYLE_A)
+        body.append("".join(MARK_A[0] for s, e in a if s == position and e > s), style=STYLE_A)
+        body.append("".join(MARK_B[0] for s, e in b if s == position and e > s), style=STYLE_B)
+        if following is None:
+            break
+        in_a = any(s <= position < e for s, e in a)
+        in_b = any(s <= position < e for s, e in b)
+        style = " ".join(x for x, inside in ((STYLE_A, in_a), (STYLE_B, in_b)) if inside) or None
+        body.append(text[position:following], style=style)
+    return body
+
+
+def legend(coder_a: str, coder_b: str):
+    """``«A» = coder_a   ⟦B⟧ = coder_b``, each in its coder's style."""
+    from rich.text import Text
+
+    return Text.assemble((f"{MARK_A[0]}A{MARK_A[1]} = {coder_a}", STYLE_A), "   ",
+                         (f"{MARK_B[0]}B{MARK_B[1]} = {coder_b}", STYLE_B))
+
+
+def _show(out, session, d, index: int, total: int, note: str | None = None) -> None:
     """The disagreement as a person needs it to decide (on stderr: this is talk, not data)."""
     from rich.panel import Panel
     from rich.rule import Rule
@@ -230,13 +298,8 @@ def _show(out, session, d, index: int, total: int) -> None:
     kind = "boundaries differ" if d.kind == "boundary" else (
         f"only {session.coder_a if d.a_applied else session.coder_b} applied it")
     out.print(Text(f"{who}  ·  {kind}", style="dim"))
-    body = Text(d.text)
-    for start, end in d.a_spans:
-        body.stylize(STYLE_A, start - d.start, end - d.start)
-    for start, end in d.b_spans:
-        body.stylize(STYLE_B, start - d.start, end - d.start)
-    legend = Text.assemble(("A", STYLE_A), f" = {session.coder_a}   ", ("B", STYLE_B), f" = {session.coder_b}")
-    out.print(Panel(body, subtitle=legend, subtitle_align="right"))
+    out.print(legend(session.coder_a, session.coder_b))
+    out.print(Panel(marked_text(d.text, d.start, d.a_spans, d.b_spans)))
     code = Text()
     code.append(f"{d.code_label}", style="bold")
     code.append(f"  ({d.code_key})\n")
@@ -249,6 +312,8 @@ def _show(out, session, d, index: int, total: int) -> None:
                             describe_action(d.a_spans, d.start, d.end, d.text)))
     out.print(Text.assemble((f"{session.coder_b}: ", STYLE_B),
                             describe_action(d.b_spans, d.start, d.end, d.text)))
+    if note:
+        out.print(Text.assemble(("Note (saved with the decision): ", "bold"), note))
 
 
 @reconcile_app.command("status")
