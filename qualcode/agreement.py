@@ -736,16 +736,25 @@ def coder_pair_for_demo(conn: sqlite3.Connection) -> list[str]:
         " WHERE k.name NOT IN ('auto', 'consensus') ORDER BY k.name")]
 
 
+CHART_SUFFIXES = ("png", "svg", "pdf")
+
+
 def write_chart(result: AgreementResult, path, *, force: bool = False, threshold: float | None = None):
-    """A horizontal bar chart of per-code κ (with CI whiskers when computed) as PNG or SVG."""
+    """A horizontal bar chart of per-code κ (with CI whiskers when computed) as PNG, SVG or PDF.
+
+    The layout is constrained (matplotlib arranges title, labels and legend
+    so none is cut off or overlaps): the title sits above the plot, the
+    threshold legend below the x-axis label, and a note on codes with
+    undefined κ is a second line of that label.
+    """
     from pathlib import Path
 
     from qualcode.exports import atomic_write
 
     path = Path(path)
     suffix = path.suffix.lower().lstrip(".")
-    if suffix not in ("png", "svg"):
-        raise InputError(f"cannot draw a chart as '.{suffix}'; name the file .png or .svg")
+    if suffix not in CHART_SUFFIXES:
+        raise InputError(f"cannot draw a chart as '.{suffix}'; name the file .png, .svg or .pdf")
     import matplotlib
 
     matplotlib.use("Agg")
@@ -756,8 +765,8 @@ def write_chart(result: AgreementResult, path, *, force: bool = False, threshold
     defined = df[df["kappa"].notna()].iloc[::-1]
     if not len(defined):
         raise InputError("no code has a defined κ, so there is nothing to chart")
-    height = max(2.5, 0.32 * len(defined) + 1.2)
-    figure, axes = plt.subplots(figsize=(6.5, height))
+    height = max(3.0, 0.32 * len(defined) + 1.8)
+    figure, axes = plt.subplots(figsize=(6.5, height), layout="constrained")
     positions = np.arange(len(defined))
     error = None
     if result.ci and "kappa_lo" in defined:
@@ -767,19 +776,21 @@ def write_chart(result: AgreementResult, path, *, force: bool = False, threshold
     axes.barh(positions, defined["kappa"], xerr=error, color="#4C72B0", ecolor="#333333", capsize=3, height=0.6)
     axes.set_yticks(positions, [f"{row.label} ({row.code})" for row in defined.itertuples()], fontsize=9)
     axes.axvline(0, color="#333333", linewidth=0.8)
-    if threshold is not None:
-        axes.axvline(threshold, color="#C44E52", linestyle="--", linewidth=1, label=f"threshold {threshold:g}")
-        axes.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
     axes.set_xlim(min(-0.1, float(np.nanmin(defined["kappa"])) - 0.1), 1.05)
     level = f", {int(round(result.ci_level * 100))}% cluster-bootstrap CI" if result.ci else ""
-    axes.set_xlabel(f"Cohen's κ ({result.unit} units{level})")
-    axes.set_title(f"Agreement between {result.coder_a} and {result.coder_b}", fontsize=10, loc="left")
-    axes.spines[["top", "right"]].set_visible(False)
+    xlabel = f"Cohen's κ ({result.unit} units{level})"
     undefined = len(df) - len(defined)
     if undefined:
-        figure.text(0.01, 0.01, f"{undefined} code(s) with undefined κ not shown", fontsize=7, color="#555555")
-    figure.tight_layout()
+        xlabel += f"\n{undefined} code(s) with undefined κ not shown"
+    axes.set_xlabel(xlabel)
+    axes.set_title(f"Agreement between {result.coder_a} and {result.coder_b}", fontsize=10, loc="left")
+    axes.spines[["top", "right"]].set_visible(False)
+    if threshold is not None:
+        axes.axvline(threshold, color="#C44E52", linestyle="--", linewidth=1, label=f"threshold κ = {threshold:g}")
+        # below the x-axis label, where it can overlap neither the title nor the bars
+        figure.legend(loc="outside lower right", fontsize=8, frameon=False)
     with atomic_write(path, force) as tmp:
-        figure.savefig(tmp, format=suffix, dpi=200)
+        figure.savefig(tmp, format=suffix, dpi=200,
+                       metadata={"Date": None} if suffix in ("svg", "pdf") else None)
     plt.close(figure)
     return path

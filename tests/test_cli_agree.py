@@ -154,12 +154,42 @@ def test_chart_png_and_svg(coded, tmp_path):
     text = svg.read_text(encoding="utf-8")
     assert text.lstrip().startswith("<?xml") and "<svg" in text
     bad = _invoke(coded, "alice", "bob", "--chart", str(tmp_path / "kappa.gif"), "--format", "csv")
-    assert bad.exit_code == 1 and ".png or .svg" in bad.stderr
+    assert bad.exit_code == 1 and ".png, .svg or .pdf" in bad.stderr
     # an existing chart is refused before anything is written
     out = tmp_path / "agree.csv"
     refused = _invoke(coded, "alice", "bob", "--chart", str(svg), "--out", str(out))
     assert refused.exit_code == 1 and "--force" in refused.stderr
     assert not out.exists() and svg.read_text(encoding="utf-8") == text
+
+
+def test_chart_pdf(coded, tmp_path):
+    pdf = tmp_path / "kappa.pdf"
+    result = _invoke(coded, "alice", "bob", "--chart", str(pdf), "--format", "csv")
+    assert result.exit_code == 0, result.output
+    assert pdf.read_bytes()[:5] == b"%PDF-"
+
+
+def test_chart_legend_title_and_axis_label_fit_without_overlap(coded, tmp_path, monkeypatch):
+    """The threshold legend sits clear of the title, and nothing is cut at the figure's edges."""
+    import matplotlib.pyplot as plt
+
+    from qualcode.agreement import compute_agreement, write_chart
+
+    figures = []
+    monkeypatch.setattr(plt, "close", lambda figure=None: figures.append(figure))
+    result = compute_agreement(coded.connect(), "alice", "bob")
+    write_chart(result, tmp_path / "kappa.png", threshold=0.6)
+    figure = figures[0]
+    renderer = figure.canvas.get_renderer()
+    axes = figure.axes[0]
+    title = axes.title.get_window_extent(renderer)
+    legend = figure.legends[0].get_window_extent(renderer)
+    xlabel = axes.xaxis.label.get_window_extent(renderer)
+    page = figure.bbox
+    assert not title.overlaps(legend) and not xlabel.overlaps(legend)
+    for box in (title, legend, xlabel):
+        assert page.x0 <= box.x0 and box.x1 <= page.x1 and page.y0 <= box.y0 and box.y1 <= page.y1
+    plt.close("all")
 
 
 def test_char_unit_shows_code_by_document(coded):
@@ -201,3 +231,33 @@ def test_help_has_an_example():
     result = runner.invoke(app, ["agree", "--help"])
     assert result.exit_code == 0
     assert "Example:" in result.stdout and "qualcode agree alice bob" in result.stdout
+
+
+def _md_rows(text):
+    lines = [line for line in text.splitlines() if line.startswith("|")]
+    header = [cell.strip() for cell in lines[0].strip("|").split("|")]
+    return [dict(zip(header, (cell.strip() for cell in line.strip("|").split("|")))) for line in lines[2:]]
+
+
+def test_md_rounds_percent_to_1_and_statistics_to_3_decimals_csv_keeps_full_precision(coded):
+    import csv
+    import io
+
+    md = _invoke(coded, "alice", "bob", "--format", "md")
+    assert md.exit_code == 0, md.output
+    plain = _invoke(coded, "alice", "bob", "--format", "csv")
+    full = list(csv.DictReader(io.StringIO(plain.stdout)))
+    rows = _md_rows(md.stdout)
+    assert [r["code"] for r in rows] == [r["code"] for r in full]
+    toll_csv = next(r for r in full if r["code"] == "work.toll")
+    assert len(toll_csv["kappa"].split(".")[1]) > 3  # csv: full precision
+    checked = 0
+    for shown, exact in zip(rows, full):
+        for column in ("percent", "kappa", "alpha", "ac1", "bp", "pos_agree", "neg_agree"):
+            if exact[column] == "":
+                assert shown[column] == ""
+                continue
+            digits = 1 if column == "percent" else 3
+            assert shown[column] == f"{float(exact[column]):.{digits}f}"
+            checked += 1
+    assert checked > 20

@@ -118,7 +118,7 @@ def agree(
         "--fail-below", help=f"Exit with status {EXIT_BELOW_THRESHOLD} when any defined per-code κ is below this.")] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv, json, md or xlsx (xlsx needs --out).")] = "table",
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write csv, json, md or xlsx to this file.")] = None,
-    chart: Annotated[Optional[Path], typer.Option("--chart", help="Also draw per-code κ as a bar chart (.png or .svg).")] = None,
+    chart: Annotated[Optional[Path], typer.Option("--chart", help="Also draw per-code κ as a bar chart (.png, .svg or .pdf).")] = None,
     force: ForceOption = False,
     project: ProjectOption = None,
 ) -> None:
@@ -154,10 +154,10 @@ def agree(
     if out is not None:
         check_overwrite(out, force)
     if chart is not None:
-        if chart.suffix.lower() not in (".png", ".svg"):
+        if chart.suffix.lower() not in (".png", ".svg", ".pdf"):
             from qualcode.errors import InputError
 
-            raise InputError(f"cannot draw a chart as '{chart.suffix}'; name the file .png or .svg")
+            raise InputError(f"cannot draw a chart as '{chart.suffix}'; name the file .png, .svg or .pdf")
         check_overwrite(chart, force)
     code_keys = [k.strip() for item in (codes or []) for k in item.split(",") if k.strip()] or None
     proj = open_project(project)
@@ -193,6 +193,25 @@ def agree(
             raise typer.Exit(EXIT_BELOW_THRESHOLD)
 
 
+PERCENT_DIGITS = 1
+STATISTIC_DIGITS = 3
+
+
+def rounded_for_reading(table):
+    """The agreement table with numbers as text for people (``--format md``): percentages
+    (``percent``, ``percent_lo``, ``percent_hi``) to 1 decimal, every other statistic to 3,
+    undefined values blank. csv and json keep full precision for further analysis."""
+    import pandas as pd
+
+    view = table.copy()
+    for column in view.columns:
+        if not pd.api.types.is_float_dtype(view[column]):
+            continue
+        digits = PERCENT_DIGITS if str(column).startswith("percent") else STATISTIC_DIGITS
+        view[column] = [("" if pd.isna(v) else f"{v:.{digits}f}") for v in view[column]]
+    return view
+
+
 def _write_output(result, fmt: str, out: Path | None, force: bool) -> None:
     import json
     import sys
@@ -212,6 +231,8 @@ def _write_output(result, fmt: str, out: Path | None, force: bool) -> None:
         # the whole column into floats (1.0, 2.0, …)
         for cell in ("a", "b", "c", "d", "n"):
             table[cell] = pd.Series(["" if pd.isna(v) else int(v) for v in table[cell]], dtype=object)
+        if fmt == "md":
+            table = rounded_for_reading(table)
         text = table_to_text(table, fmt)
     else:
         text = None
