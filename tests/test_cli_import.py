@@ -249,8 +249,11 @@ def test_table_shows_all_and_respondent_words_apart(project_dir):
     result = runner.invoke(app, ["import", str(FIXTURES / "SF1.txt"), "-p", str(project_dir)],
                            env={"COLUMNS": "200"})
     assert result.exit_code == 0
-    header = next(line for line in result.stdout.splitlines() if "file" in line and "status" in line)
-    assert "respondent units" in header and "respondent words" in header
+    lines = result.stdout.splitlines()
+    header = next(i for i, line in enumerate(lines) if "file" in line and "status" in line)
+    cells = [[cell.strip() for cell in lines[i].split("┃")[1:-1]] for i in (header - 1, header)]
+    assert [f"{top} {bottom}".strip() for top, bottom in zip(*cells)][3:7] == [
+        "units", "respondent units", "words", "respondent words"]
     row = next(line for line in result.stdout.splitlines() if "SF1.txt" in line)
     assert [cell.strip() for cell in row.strip("│ ").split("│")][3:7] == ["5", "3", "34", "23"]
     listed = runner.invoke(app, ["respondents", "-f", "json", "-p", str(project_dir)])

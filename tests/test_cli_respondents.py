@@ -33,7 +33,7 @@ def test_import_then_list_in_every_format(project_dir):
     result = runner.invoke(app, ["respondents", "import", str(FIXTURES / "respondents_semicolon.csv"),
                                  "-p", str(project_dir)])
     assert result.exit_code == 0, result.output
-    assert "for 3 respondent(s)" in result.stderr
+    assert "Updated role, site for 3 respondent(s)." in result.stderr
     assert attributes(project_dir)["TL4"] == {"role": "Team leader", "site": "Eastbrook"}
     listed = runner.invoke(app, ["respondents", "--format", "json", "-p", str(project_dir)])
     assert listed.exit_code == 0
@@ -84,6 +84,126 @@ def test_unknown_format_is_an_error(project_dir):
 
 
 def test_help_has_examples():
-    for args in (["respondents", "--help"], ["respondents", "import", "--help"], ["respondents", "list", "--help"]):
+    for args in (["respondents", "--help"], ["respondents", "import", "--help"], ["respondents", "list", "--help"],
+                 ["respondents", "assign", "--help"]):
         result = runner.invoke(app, args)
         assert result.exit_code == 0 and "Example:" in result.stdout
+
+
+FULL = ("respondent,role,site,country,gender,years_in_role\n"
+        "SF1,Support worker,Northvale,England,woman,6\n"
+        "SF3,Support worker,Harlow Fields,England,man,3\n"
+        "TL4,Team leader,Eastbrook,Scotland,woman,18\n")
+
+
+def test_import_keeps_attributes_not_in_the_file_and_says_so(project_dir, tmp_path):
+    full, roles = tmp_path / "full.csv", tmp_path / "roles.csv"
+    full.write_text(FULL, encoding="utf-8")
+    roles.write_text("respondent,role\nSF1,Senior support worker\nSF3,Support worker\nTL4,Team leader\n",
+                     encoding="utf-8")
+    assert runner.invoke(app, ["respondents", "import", str(full), "-p", str(project_dir)]).exit_code == 0
+    result = runner.invoke(app, ["respondents", "import", str(roles), "-p", str(project_dir)])
+    assert result.exit_code == 0, result.output
+    assert "Updated role for 3 respondent(s); kept site, country, gender, years_in_role (not in roles.csv)." \
+        in " ".join(result.stderr.split())
+    assert attributes(project_dir)["SF1"] == {"role": "Senior support worker", "site": "Northvale",
+                                              "country": "England", "gender": "woman", "years_in_role": "6"}
+
+
+def test_import_replace_removes_attributes_not_in_the_file_and_says_so(project_dir, tmp_path):
+    full, roles = tmp_path / "full.csv", tmp_path / "roles.csv"
+    full.write_text(FULL, encoding="utf-8")
+    roles.write_text("respondent,role\nSF1,Manager\n", encoding="utf-8")
+    runner.invoke(app, ["respondents", "import", str(full), "-p", str(project_dir)])
+    result = runner.invoke(app, ["respondents", "import", str(roles), "--replace", "-p", str(project_dir)])
+    assert result.exit_code == 0, result.output
+    message = " ".join(result.stderr.split())
+    assert "Updated role for 1 respondent(s); removed site, country, gender, years_in_role (not in roles.csv," \
+           " --replace)." in message
+    assert "Not in roles.csv (no attributes changed): SF3, TL4" in message
+    assert attributes(project_dir)["SF1"] == {"role": "Manager"}
+    assert attributes(project_dir)["SF3"]["site"] == "Harlow Fields"
+
+
+def add_unattributed(project_dir: Path, name: str, speakers: list[str]) -> None:
+    from qualcode import documents
+
+    text, units = "", []
+    for turn, speaker in enumerate(speakers, start=1):
+        text += f"{speaker}: "
+        start = len(text)
+        text += f"words of turn {turn}"
+        units.append({"start": start, "end": len(text), "speaker": speaker, "turn": turn,
+                      "role": "interviewer" if speaker == "Moderator" else "respondent"})
+        text += "\n\n"
+    with Project.find(project_dir) as project, project.transaction() as conn:
+        documents.add_document(conn, name=name, text=text, source_format="qdpx", units=units)
+
+
+def owners(project_dir: Path, name: str) -> tuple:
+    with Project.find(project_dir) as project:
+        conn = project.connect()
+        document = conn.execute("SELECT respondent_id FROM documents WHERE name = ?", (name,)).fetchone()[0]
+        units = [tuple(r) for r in conn.execute(
+            "SELECT u.speaker, u.respondent_id FROM units u JOIN documents d USING (document_id)"
+            " WHERE d.name = ? AND u.role = 'respondent' ORDER BY u.seq", (name,))]
+    return document, units
+
+
+def dump(project_dir: Path) -> list[str]:
+    with Project.find(project_dir) as project:
+        return list(project.connect().iterdump())
+
+
+def test_assign_a_document_and_a_speaker(project_dir):
+    add_unattributed(project_dir, "interview-03.txt", ["Moderator", "Nurse", "Nurse"])
+    result = runner.invoke(app, ["respondents", "assign", "interview-03.txt", "SF4", "-p", str(project_dir)])
+    assert result.exit_code == 0, result.output
+    assert "interview-03.txt: 2 respondent unit(s) given to SF4 (new respondent); document respondent:" \
+           " none → SF4." in " ".join(result.stderr.split())
+    assert owners(project_dir, "interview-03.txt") == ("SF4", [("Nurse", "SF4"), ("Nurse", "SF4")])
+    add_unattributed(project_dir, "FG1.txt", ["Moderator", "Anna", "Ben"])
+    result = runner.invoke(app, ["respondents", "assign", "FG1.txt", "SF1", "--speaker", "Anna",
+                                 "-p", str(project_dir)])
+    assert result.exit_code == 0, result.output
+    assert owners(project_dir, "FG1.txt") == (None, [("Anna", "SF1"), ("Ben", None)])
+    listed = json.loads(runner.invoke(app, ["respondents", "-f", "json", "-p", str(project_dir)]).stdout)
+    assert {r["respondent"]: r["units"] for r in listed}["SF4"] == 2
+
+
+@pytest.mark.parametrize("args, message", [
+    (["FG1.txt", "SF3", "--speaker", "Anna"], "FG1.txt: 1 unit(s) already belong to SF1; add --force to reassign to SF3"),
+    (["SF1.txt", "SF3"], "SF1.txt: the document belongs to SF1; add --force to reassign to SF3, or name one speaker"
+                         " with --speaker LABEL"),
+    (["FG9.txt", "SF3"], "no document 'FG9.txt' in the project; 'qualcode documents' lists them"),
+    (["FG1.txt", "SF3", "--speaker", "Carl"], "FG1.txt has no respondent speech by speaker 'Carl'"),
+])
+def test_assign_refusals_exit_1_and_change_nothing(project_dir, args, message):
+    add_unattributed(project_dir, "FG1.txt", ["Moderator", "Anna", "Ben"])
+    assert runner.invoke(app, ["respondents", "assign", "FG1.txt", "SF1", "--speaker", "Anna",
+                               "-p", str(project_dir)]).exit_code == 0
+    before = dump(project_dir)
+    result = runner.invoke(app, ["respondents", "assign", *args, "-p", str(project_dir)])
+    assert result.exit_code == 1
+    assert f"Error: {message}" in " ".join(result.stderr.split())
+    assert "Traceback" not in result.output
+    assert dump(project_dir) == before
+
+
+def test_assign_force_reassigns(project_dir):
+    add_unattributed(project_dir, "FG1.txt", ["Moderator", "Anna", "Ben"])
+    runner.invoke(app, ["respondents", "assign", "FG1.txt", "SF1", "--speaker", "Anna", "-p", str(project_dir)])
+    result = runner.invoke(app, ["respondents", "assign", "FG1.txt", "SF3", "--speaker", "Anna", "--force",
+                                 "-p", str(project_dir)])
+    assert result.exit_code == 0
+    assert "(1 reassigned from another respondent)" in result.stderr
+    assert owners(project_dir, "FG1.txt") == (None, [("Anna", "SF3"), ("Ben", None)])
+
+
+def test_assign_that_changes_nothing_says_so(project_dir):
+    before = dump(project_dir)
+    result = runner.invoke(app, ["respondents", "assign", "SF1.txt", "SF1", "-p", str(project_dir)])
+    assert result.exit_code == 0
+    assert "SF1.txt: nothing to change; its respondent speech already belongs to SF1." in result.stderr
+    assert [line for line in dump(project_dir) if "history" not in line] == \
+        [line for line in before if "history" not in line]

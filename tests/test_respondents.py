@@ -48,12 +48,48 @@ def test_bom_csv_with_respondent_id_column_and_empty_cell(project):
     assert attributes["SF3"] == {"role": "Support worker", "years": None}
 
 
-def test_reimport_replaces_attributes(project, tmp_path):
+FULL = ("respondent,role,site,country,gender,years_in_role\n"
+        "SF1,Support worker,Northvale,England,woman,6\n"
+        "SF3,Support worker,Harlow Fields,England,man,3\n"
+        "TL4,Team leader,Eastbrook,Scotland,woman,18\n")
+
+
+def test_reimport_updates_the_file_attributes_and_keeps_the_others(project, tmp_path):
+    import_respondents(project, write(tmp_path, "full.csv", FULL))
+    result = import_respondents(project, write(tmp_path, "roles.csv", "respondent,role\nSF1,Senior support worker\n"
+                                                                      "SF3,Support worker\n"))
+    assert result.attributes == ["role"] and result.updated == ["SF1", "SF3"]
+    assert result.kept == ["site", "country", "gender", "years_in_role"] and result.removed == []
+    attributes = load_attributes(project.connect())
+    assert attributes["SF1"] == {"role": "Senior support worker", "site": "Northvale", "country": "England",
+                                 "gender": "woman", "years_in_role": "6"}
+    assert attributes["TL4"]["site"] == "Eastbrook"
+    assert list(list_respondents(project.connect()).columns[1:6]) == ["role", "site", "country", "gender",
+                                                                      "years_in_role"]
+
+
+def test_reimport_adds_new_attributes_after_the_existing_ones(project, tmp_path):
     import_respondents(project, FIXTURES / "respondents_semicolon.csv")
     import_respondents(project, write(tmp_path, "r.csv", "id,gender\nSF1,woman\n"))
     attributes = load_attributes(project.connect())
-    assert attributes["SF1"] == {"gender": "woman"}
+    assert attributes["SF1"] == {"role": "Support worker", "site": "Northvale", "gender": "woman"}
     assert attributes["SF3"] == {"role": "Support worker", "site": "Harlow Fields"}
+    assert list(list_respondents(project.connect()).columns[1:4]) == ["role", "site", "gender"]
+
+
+def test_replace_removes_the_listed_respondents_attributes_not_in_the_file(project, tmp_path):
+    import_respondents(project, write(tmp_path, "full.csv", FULL))
+    result = import_respondents(project, write(tmp_path, "roles.csv", "respondent,role\nSF1,Manager\n"), replace=True)
+    assert result.removed == ["site", "country", "gender", "years_in_role"] and result.kept == []
+    attributes = load_attributes(project.connect())
+    assert attributes["SF1"] == {"role": "Manager"}
+    assert attributes["SF3"]["site"] == "Harlow Fields"  # not in the file: unchanged
+
+
+def test_empty_cell_sets_the_attribute_missing(project, tmp_path):
+    import_respondents(project, write(tmp_path, "full.csv", FULL))
+    import_respondents(project, write(tmp_path, "r.csv", "respondent,gender\nSF1,\n"))
+    assert load_attributes(project.connect())["SF1"]["gender"] is None
 
 
 def test_duplicate_ids_are_refused_with_row_numbers(project, tmp_path):
@@ -139,3 +175,105 @@ def test_excel_sep_line_and_row_numbers_count_it(project, tmp_path):
         import_respondents(project, path)
     import_respondents(project, write(tmp_path, "ok.csv", "sep=;\nrespondent;role\nSF1;a, b\n"))
     assert load_attributes(project.connect())["SF1"] == {"role": "a, b"}
+
+
+# -- attributing documents imported without a respondent ------------------------------------
+
+def add_unattributed(project, name: str, speakers: list[str]) -> None:
+    """A document as a REFI-QDA project without cases leaves it: no respondent anywhere."""
+    from qualcode import documents
+
+    text, units = "", []
+    for turn, speaker in enumerate(speakers, start=1):
+        text += f"{speaker}: "
+        start = len(text)
+        text += f"words of turn {turn}"
+        role = "interviewer" if speaker == "Moderator" else "respondent"
+        units.append({"start": start, "end": len(text), "speaker": speaker, "role": role, "turn": turn})
+        text += "\n\n"
+    with project.transaction() as conn:
+        documents.add_document(conn, name=name, text=text, source_format="qdpx", units=units)
+
+
+def unit_owners(project, name: str) -> list[tuple]:
+    return [tuple(r) for r in project.connect().execute(
+        "SELECT u.speaker, u.respondent_id FROM units u JOIN documents d USING (document_id)"
+        " WHERE d.name = ? AND u.role = 'respondent' ORDER BY u.seq", (name,))]
+
+
+def document_owner(project, name: str):
+    return project.connect().execute("SELECT respondent_id FROM documents WHERE name = ?", (name,)).fetchone()[0]
+
+
+def test_assign_a_document_without_respondent(project):
+    from qualcode.respondents import assign_respondent
+
+    add_unattributed(project, "interview-03.txt", ["Moderator", "Nurse", "Moderator", "Nurse"])
+    result = assign_respondent(project, "interview-03.txt", "SF4")
+    assert (result.units_set, result.units_changed, result.new_respondent) == (2, 0, True)
+    assert result.previous_document_respondent is None and result.document_respondent == "SF4"
+    assert document_owner(project, "interview-03.txt") == "SF4"
+    assert unit_owners(project, "interview-03.txt") == [("Nurse", "SF4"), ("Nurse", "SF4")]
+    listed = list_respondents(project.connect()).set_index("respondent")
+    assert listed.loc["SF4", "units"] == 2 and listed.loc["SF4", "documents"] == 1
+
+
+def test_assign_speakers_of_a_focus_group_one_by_one(project):
+    from qualcode.respondents import assign_respondent
+
+    add_unattributed(project, "FG1.txt", ["Moderator", "Anna", "Ben", "Anna"])
+    first = assign_respondent(project, "FG1.txt", "SF1", speaker="anna")
+    assert first.units_set == 2 and first.document_respondent is None
+    assert unit_owners(project, "FG1.txt") == [("Anna", "SF1"), ("Ben", None), ("Anna", "SF1")]
+    assign_respondent(project, "FG1.txt", "SF3", speaker="Ben")
+    assert unit_owners(project, "FG1.txt") == [("Anna", "SF1"), ("Ben", "SF3"), ("Anna", "SF1")]
+    assert document_owner(project, "FG1.txt") is None  # a focus group has no respondent of its own
+
+
+def test_assign_sets_the_document_respondent_when_one_speaker_holds_all_the_speech(project):
+    from qualcode.respondents import assign_respondent
+
+    add_unattributed(project, "notes.txt", ["Moderator", "Speaker 2", "Speaker 2"])
+    result = assign_respondent(project, "notes.txt", "TL4", speaker="Speaker 2")
+    assert result.document_respondent == "TL4" and result.new_respondent is False
+    assert document_owner(project, "notes.txt") == "TL4"
+
+
+def test_assign_refuses_to_change_another_respondents_units_unless_forced(project):
+    from qualcode.respondents import assign_respondent
+
+    add_unattributed(project, "FG1.txt", ["Moderator", "Anna", "Ben"])
+    assign_respondent(project, "FG1.txt", "SF1", speaker="Anna")
+    before = snapshot(project), unit_owners(project, "FG1.txt")
+    with pytest.raises(InputError) as caught:
+        assign_respondent(project, "FG1.txt", "SF3", speaker="Anna")
+    assert str(caught.value) == "FG1.txt: 1 unit(s) already belong to SF1; add --force to reassign to SF3"
+    assert (snapshot(project), unit_owners(project, "FG1.txt")) == before
+    forced = assign_respondent(project, "FG1.txt", "SF3", speaker="Anna", force=True)
+    assert forced.units_changed == 1
+    assert unit_owners(project, "FG1.txt") == [("Anna", "SF3"), ("Ben", None)]
+
+
+def test_assign_refuses_a_document_that_belongs_to_someone_else(project):
+    from qualcode.respondents import assign_respondent
+
+    before = snapshot(project), unit_owners(project, "SF1.txt")
+    with pytest.raises(InputError) as caught:
+        assign_respondent(project, "SF1.txt", "SF3")
+    assert "SF1.txt: the document belongs to SF1; add --force to reassign to SF3" in str(caught.value)
+    assert (snapshot(project), unit_owners(project, "SF1.txt")) == before
+
+
+def test_assign_unknown_document_speaker_or_role(project):
+    from qualcode.errors import NotFound
+    from qualcode.respondents import assign_respondent
+
+    add_unattributed(project, "FG1.txt", ["Moderator", "Anna"])
+    before = snapshot(project), unit_owners(project, "FG1.txt")
+    with pytest.raises(NotFound, match="no document 'FG9.txt' in the project; 'qualcode documents' lists them"):
+        assign_respondent(project, "FG9.txt", "SF1")
+    with pytest.raises(InputError, match="FG1.txt has no respondent speech by speaker 'Moderator'"):
+        assign_respondent(project, "FG1.txt", "SF1", speaker="Moderator")
+    with pytest.raises(InputError, match="'interviewer' is a role, not a respondent id"):
+        assign_respondent(project, "FG1.txt", "interviewer")
+    assert (snapshot(project), unit_owners(project, "FG1.txt")) == before

@@ -89,6 +89,7 @@ COMMAND_MODULES = [
     "init",
     "importing",
     "respondents",
+    "documents",
     "demo",
     "agree",
     "reconcile",

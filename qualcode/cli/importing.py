@@ -152,7 +152,7 @@ def _show_warnings(results) -> None:
 
 
 # Table headers for the terminal; csv, json and md keep the column names of results_frame.
-TABLE_HEADERS = {"respondent_units": "respondent units", "respondent_words": "respondent words"}
+TABLE_HEADERS = {"respondent_units": "respondent\nunits", "respondent_words": "respondent\nwords"}
 
 
 def _render_results(results, fmt: str) -> None:
