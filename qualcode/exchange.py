@@ -106,7 +106,7 @@ def import_codings(project, path: Path | str, fmt: str | None = None) -> Exchang
     columns = [h.strip().lower() for h in header]
     detected = detect_format(columns)
     if fmt is not None and fmt not in FORMATS:
-        raise InputError(f"unknown exchange format '{fmt}'; choose spans or units")
+        raise InputError(f"unknown exchange layout '{fmt}'; choose spans or units")
     fmt = fmt or detected
     if fmt is None or not set(FORMATS[fmt]) <= set(columns):
         wanted = " or ".join(",".join(cols) for name, cols in FORMATS.items() if fmt in (None, name))
@@ -215,7 +215,7 @@ def codings_rows(conn: sqlite3.Connection, fmt: str, coders: list[str] | None = 
     from qualcode.units import coverage, load_units
 
     if fmt not in FORMATS:
-        raise InputError(f"unknown exchange format '{fmt}'; choose spans or units")
+        raise InputError(f"unknown exchange layout '{fmt}'; choose spans or units")
     if coders:
         for name in coders:
             store.coder_id(conn, name)  # NotFound lists the known coders

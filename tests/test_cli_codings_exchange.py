@@ -24,22 +24,22 @@ def test_import_units_then_export_both_formats(tiny_project, tmp_path):
     source.write_text("coder,unit,code\nR,SF1.txt#4,work.toll\nR,TL1.txt#3,work.toll\nS,SF2.txt#2,sup.peer\n")
     result = invoke(tiny_project, "import", str(source))
     assert result.exit_code == 0, result.output
-    assert "(units format): 3 rows, 3 codings added, 0 already present; coders: R, S (new: R, S)" in result.stderr
+    assert "(units layout): 3 rows, 3 codings added, 0 already present; coders: R, S (new: R, S)" in result.stderr
     codings = load_codings(tiny_project.connect())
     assert {(c.coder, c.code_key, c.origin) for c in codings} == {
         ("R", "work.toll", "import"), ("S", "sup.peer", "import")}
 
-    exported = invoke(tiny_project, "export", "--format", "units", "--coder", "R")
+    exported = invoke(tiny_project, "export", "--layout", "units", "--coder", "R")
     assert exported.exit_code == 0, exported.output
     assert exported.stdout == "coder,unit,code\nR,SF1.txt#4,work.toll\nR,TL1.txt#3,work.toll\n"
 
-    spans = invoke(tiny_project, "export", "--format", "spans")
+    spans = invoke(tiny_project, "export", "--layout", "spans")
     paragraphs = {u.key: u for u in load_units(tiny_project.connect(), "paragraph")}
     unit = paragraphs["SF2.txt#2"]
     assert f"S,SF2.txt,{unit.start},{unit.end},sup.peer," in spans.stdout.splitlines()
 
     out = tmp_path / "all.csv"
-    written = invoke(tiny_project, "export", "--format", "spans", "--out", str(out))
+    written = invoke(tiny_project, "export", "--layout", "spans", "--out", str(out))
     assert written.exit_code == 0 and written.stdout == ""
     assert out.read_text() == spans.stdout
     again = invoke(tiny_project, "export", "--out", str(out))
@@ -49,7 +49,7 @@ def test_import_units_then_export_both_formats(tiny_project, tmp_path):
 def test_import_spans_with_explicit_format_and_reimport(tiny_project, tmp_path):
     source = tmp_path / "spans.csv"
     source.write_text("code,coder,document,start,end\nwork.caseload,A,SF1.txt,60,80\n")  # any column order
-    assert invoke(tiny_project, "import", str(source), "--format", "spans").exit_code == 0
+    assert invoke(tiny_project, "import", str(source), "--layout", "spans").exit_code == 0
     result = invoke(tiny_project, "import", str(source))
     assert result.exit_code == 0
     assert "0 codings added, 1 already present" in result.stderr
@@ -73,13 +73,13 @@ def test_bad_rows_exit_1_name_the_line_and_change_nothing(tiny_project, tmp_path
 
 
 def test_unknown_format_and_coder(tiny_project, tmp_path):
-    result = invoke(tiny_project, "export", "--format", "refi")
-    assert result.exit_code == 1 and "unknown format 'refi'" in result.stderr
+    result = invoke(tiny_project, "export", "--layout", "refi")
+    assert result.exit_code == 1 and "unknown layout 'refi'" in result.stderr
     result = invoke(tiny_project, "export", "--coder", "nobody")
     assert result.exit_code == 1 and "no coder named 'nobody'" in result.stderr
     source = tmp_path / "c.csv"
     source.write_text("coder,unit,code\nA,SF1.txt#2,work.toll\n")
-    result = invoke(tiny_project, "import", str(source), "--format", "spans")
+    result = invoke(tiny_project, "import", str(source), "--layout", "spans")
     assert result.exit_code == 1 and "the header must name the columns coder,document,start,end,code" in result.stderr
 
 
@@ -88,3 +88,24 @@ def test_help_has_examples():
         result = runner.invoke(app, ["codings", command, "--help"], env={"COLUMNS": "200"})
         assert result.exit_code == 0
         assert "Example:" in result.output and f"qualcode codings {command}" in result.output
+
+
+def test_deprecated_format_still_selects_the_layout(tiny_project, tmp_path):
+    source = tmp_path / "from_r.csv"
+    source.write_text("coder,unit,code\nR,SF1.txt#4,work.toll\n")
+    assert invoke(tiny_project, "import", str(source), "--format", "units").exit_code == 0
+    old = invoke(tiny_project, "export", "--format", "units")
+    assert old.exit_code == 0, old.output
+    assert old.stdout == invoke(tiny_project, "export", "--layout", "units").stdout == "coder,unit,code\nR,SF1.txt#4,work.toll\n"
+    assert "--format units is deprecated here; use --layout units" in old.stderr
+    help_text = runner.invoke(app, ["codings", "export", "--help"], env={"COLUMNS": "200"}).output
+    assert "--layout" in help_text and "--format" not in help_text
+
+
+def test_format_and_layout_that_disagree_are_refused(tiny_project, tmp_path):
+    source = tmp_path / "from_r.csv"
+    source.write_text("coder,unit,code\nR,SF1.txt#4,work.toll\n")
+    before = dump(tiny_project)
+    result = invoke(tiny_project, "import", str(source), "--format", "spans", "--layout", "units")
+    assert result.exit_code == 1 and "disagree; give --layout only" in result.stderr
+    assert dump(tiny_project) == before

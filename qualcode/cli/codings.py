@@ -118,34 +118,59 @@ def explain_command(
         out.print(Text.assemble(("Memo", "bold"), f"  {info['memo']}"))
 
 
+# --format spans|units was the first name of --layout; --format means table|csv|json|md elsewhere,
+# so it is kept only as a hidden, deprecated alias.
+LegacyLayoutOption = Annotated[Optional[str], typer.Option("--format", "-f", hidden=True, show_default=False)]
+LAYOUTS = ("spans", "units")
+
+
+def _layout(layout: str | None, legacy_format: str | None) -> str | None:
+    """The --layout value, taking the deprecated --format spans|units into account."""
+    from qualcode.cli._util import notice
+    from qualcode.errors import InputError
+
+    if legacy_format is not None:
+        if layout is not None and layout.lower() != legacy_format.lower():
+            raise InputError(f"--format {legacy_format} and --layout {layout} disagree; give --layout only")
+        notice(f"Note: --format {legacy_format} is deprecated here; use --layout {legacy_format.lower()}.")
+        layout = layout or legacy_format
+    if layout is None:
+        return None
+    if layout.lower() not in LAYOUTS:
+        raise InputError(f"unknown layout '{layout}'; choose --layout spans or --layout units")
+    return layout.lower()
+
+
 @codings_app.command("import")
 def import_command(
     file: Annotated[Path, typer.Argument(metavar="FILE.csv", help="Codings in the spans or units format.",
                                          show_default=False)],
-    fmt: Annotated[Optional[str], typer.Option(
-        "--format", "-f", help="spans or units (default: recognised from the header row).", show_default=False)] = None,
+    layout: Annotated[Optional[str], typer.Option(
+        "--layout", "-l", help="spans or units (default: recognised from the header row).", show_default=False)] = None,
+    legacy_format: LegacyLayoutOption = None,
     project_dir: ProjectOption = None,
 ) -> None:
     """Import codings made elsewhere (R, a script, another tool) from a CSV file.
 
-    Two formats, recognised by their header: spans (coder,document,start,end,code)
+    Two layouts, recognised by their header: spans (coder,document,start,end,code)
     with character offsets into the stored text, and units (coder,unit,code)
     with paragraph ids such as SF4.docx#12. Every row is checked first; one bad
     row (named by its line) stops the whole import. Unknown coders are created.
 
     Example:
 
-        qualcode codings import codings_from_r.csv --format units
+        qualcode codings import codings_from_r.csv --layout units
     """
     from qualcode.cli._util import notice, open_project
     from qualcode.exchange import import_codings
 
+    layout = _layout(layout, legacy_format)
     project = open_project(project_dir)
     try:
-        result = import_codings(project, file, fmt)
+        result = import_codings(project, file, layout)
     finally:
         project.close()
-    notice(f"Imported {result.path.name} ({result.format} format): {result.rows} rows, {result.added} codings added"
+    notice(f"Imported {result.path.name} ({result.format} layout): {result.rows} rows, {result.added} codings added"
            f", {result.already_present} already present; coders: {', '.join(result.coders)}"
            + (f" (new: {', '.join(result.created_coders)})" if result.created_coders else "") + ".")
 
@@ -154,7 +179,10 @@ def import_command(
 def export_command(
     out: Annotated[str, typer.Option("--out", "-o", metavar="FILE.csv|-", help="The CSV file to write, or - for stdout.",
                                      show_default=False)] = "-",
-    fmt: Annotated[str, typer.Option("--format", "-f", help="spans (character offsets) or units (paragraph ids).")] = "spans",
+    layout: Annotated[Optional[str], typer.Option(
+        "--layout", "-l", help="spans (character offsets) or units (paragraph ids); default spans.",
+        show_default=False)] = None,
+    legacy_format: LegacyLayoutOption = None,
     coder: Annotated[Optional[list[str]], typer.Option(help="Only this coder (repeatable).", show_default=False)] = None,
     force: ForceOption = False,
     project_dir: ProjectOption = None,
@@ -167,23 +195,23 @@ def export_command(
 
     Example:
 
-        qualcode codings export --coder A --coder B --format units --out codings.csv
+        qualcode codings export --coder A --coder B --layout units --out codings.csv
     """
     import sys
 
-    from qualcode.cli._util import check_format, notice, open_project
+    from qualcode.cli._util import notice, open_project
     from qualcode.exchange import export_codings
 
-    fmt = check_format(fmt, ("spans", "units"))
+    layout = _layout(layout, legacy_format) or "spans"
     project = open_project(project_dir)
     try:
-        result = export_codings(project.connect(), None if out == "-" else out, fmt, coder, force=force)
+        result = export_codings(project.connect(), None if out == "-" else out, layout, coder, force=force)
     finally:
         project.close()
     if result.text is not None:
         sys.stdout.write(result.text)
     else:
-        notice(f"Wrote {result.path}: {result.rows} rows ({result.format} format) for {', '.join(result.coders) or 'no coder'}.")
+        notice(f"Wrote {result.path}: {result.rows} rows ({result.format} layout) for {', '.join(result.coders) or 'no coder'}.")
 
 
 def register(app: typer.Typer) -> None:
