@@ -34,7 +34,7 @@ def render() -> str:
         lines.append("")
         help_text = inspect.cleandoc(command.help or "")
         lines.append(help_text.replace("Example:\n\n", "Example:\n\n```sh\n", 1).rstrip() + ("\n```" if "Example:" in help_text else ""))
-        params = [p for p in command.params if p.name not in ("help",)]
+        params = [p for p in command.params if p.name not in ("help",) and not getattr(p, "hidden", False)]
         if params:
             lines.append("")
             lines.append("| option | help |")
