@@ -1038,11 +1038,15 @@ KIND_NAMES = {"email": "e-mail address", "phone": "phone number", "url": "web ad
               "identifier": "listed identifier"}
 
 
-def _anonymity_warnings(name: str, text: str, identifiers: list[str] | None, language: str) -> list[str]:
-    from qualcode.anonymity import scan_text
+def _anonymity_warnings(name: str, parsed: ParsedTranscript, data: bytes, identifiers: list[str] | None,
+                        language: str) -> list[str]:
+    """One warning per likely identifier, placed in the file as the researcher has it (``SF4.txt:62:251:``,
+    ``SF9.docx paragraph 14:``, ``TL1.vtt cue 12 (line 47):``), then its kind and masked text."""
+    from qualcode.anonymity import scan_document
 
-    return [f"{name}:{f.line}:{f.column} {KIND_NAMES.get(f.kind, f.kind)} {f.masked}"
-            for f in scan_text(text, identifiers=identifiers, language=language)]
+    return [f"{row['where']}: {KIND_NAMES.get(row['kind'], row['kind'])} {row['masked']}"
+            for row in scan_document(name, parsed.text, source=data, source_format=parsed.source_format,
+                                     units=parsed.units, identifiers=identifiers, language=language)]
 
 
 def _has_codings(conn, document_id: int) -> bool:
@@ -1156,17 +1160,18 @@ def import_file(
                 _set_counts(result, stored[0], [(u[0], u[1], u[3]) for u in stored[1]])
                 result.message = "already imported (same content)"
                 if differs:
-                    result.message += ("; the current settings (speaker map, interviewer labels, id rule) read it"
+                    result.message += ("; the current settings (speaker map, interviewer labels, id rule, --respondent) read it"
                                        f" differently: run `qualcode import --replace {path}` to apply them")
                 return result
         else:
             parsed = parse()
         result.warnings.extend(parsed.warnings)
-        findings = _anonymity_warnings(name, parsed.text, identifiers, project.language)
+        findings = _anonymity_warnings(name, parsed, data, identifiers, project.language)
         result.findings = len(findings)
         if findings and strict:
             result.warnings.extend(findings)
-            raise ImportFailed(f"{name}: {len(findings)} likely identifier(s), first at {findings[0].split(' ')[0]};"
+            first = findings[0].split(": ")[0]
+            raise ImportFailed(f"{name}: {len(findings)} likely identifier(s), first at {first};"
                                " remove them from the transcript (see the warnings) or import without --strict")
         result.warnings.extend(findings)
         from qualcode import documents, store
