@@ -990,12 +990,224 @@ def scan_text(
 
 # -- checking documents and files ---------------------------------------------------
 
-FINDING_COLUMNS = ["where", "document", "line", "column", "kind", "masked"]
+FINDING_COLUMNS = ["where", "document", "line", "column", "kind", "masked", "paragraph", "cue", "unit", "located",
+                   "start", "end", "status", "message"]
+
+# Where a finding is reported: in the source file the researcher has (``source``), or, when that file is gone,
+# changed or the finding cannot be matched in it, in the text qualcode stored (``stored``).
+LOCATED_IN_SOURCE, LOCATED_IN_STORED = "source", "stored"
 
 
-def _rows(document: str, findings: list[Finding]) -> list[dict]:
-    return [{"where": f"{document}:{f.line}:{f.column}", "document": document, "line": f.line, "column": f.column,
-             "kind": f.kind, "masked": f.masked} for f in findings]
+@dataclass
+class _SourceView:
+    """The text of a source file as the researcher sees it, in pieces that each have a location.
+
+    ``text`` holds the pieces in file order; ``starts[i]`` is where piece ``i`` begins in it and
+    ``places[i]`` says where it is in the file: a line number (plain text), a paragraph number (Word,
+    OpenDocument, RTF) or a (cue, line) pair (captions).
+    """
+
+    kind: str  # "line", "paragraph" or "cue"
+    text: str
+    starts: list[int]
+    places: list
+
+
+def _pieces_view(kind: str, pieces: list[tuple[str, object]], separator: str) -> _SourceView:
+    starts, places, parts, position = [], [], [], 0
+    for text, place in pieces:
+        if parts:
+            parts.append(separator)
+            position += len(separator)
+        starts.append(position)
+        places.append(place)
+        parts.append(text)
+        position += len(text)
+    return _SourceView(kind, "".join(parts), starts, places)
+
+
+def _source_view(data: bytes, source_format: str, name: str) -> _SourceView | None:
+    """The view of a source file in the format it was imported as; None when it cannot be read."""
+    from qualcode import transcripts
+    from qualcode.errors import QualcodeError
+
+    try:
+        if source_format in ("txt", "md"):
+            text = transcripts.decode_text(data, name)[0]
+            starts = [0] + [m.end() for m in re.finditer("\n", text)]
+            return _SourceView("line", text, starts, list(range(1, len(starts) + 1)))
+        if source_format == "docx":
+            root = transcripts._parse_xml(transcripts._open_zip(data, name, "word/document.xml", "Word .docx",
+                                                                ".docx"), name, "Word")
+            body = root.find(transcripts._W + "body")
+            texts = [transcripts._docx_paragraph(p) for p in body.iter(transcripts._W + "p")] if body is not None \
+                else []
+        elif source_format == "odt":
+            root = transcripts._parse_xml(transcripts._open_zip(data, name, "content.xml", "OpenDocument .odt",
+                                                                ".odt"), name, "OpenDocument")
+            body = root.find(f"{{{transcripts._OFFICE_NS}}}body")
+            texts = list(transcripts._odt_blocks(body)) if body is not None else []
+        elif source_format == "rtf":
+            texts = transcripts.read_rtf(data, name, []).split("\n")
+        elif source_format in ("vtt", "srt"):
+            return _caption_view(transcripts.read_captions(data, name, [], srt=source_format == "srt"))
+        else:
+            return None
+    except (QualcodeError, ValueError, LookupError):
+        return None
+    # Paragraphs are numbered as Word counts them in its statistics: those with text, from the top.
+    paragraphs = [transcripts.normalise_text(t, name) for t in texts if t.strip()]
+    return _pieces_view("paragraph", [(t, number) for number, t in enumerate(paragraphs, start=1)], "\n\n")
+
+
+def _caption_view(cues) -> _SourceView:
+    """Caption lines cleaned as the importer cleans them (tags, entities, repeated rolling lines dropped);
+    a voice tag's speaker stands before its line as in the stored text."""
+    from qualcode import transcripts
+
+    rolling = any(transcripts._INLINE_TIME_TAG.search(line) for cue in cues for line in cue.lines)
+    recent: list[str] = []
+    pieces = []
+    for number, cue in enumerate(cues, start=1):
+        for offset, raw in enumerate(cue.lines, start=1):
+            cleaned = transcripts._clean_cue_line(raw)
+            if not cleaned:
+                continue
+            if rolling:
+                if cleaned in recent:
+                    continue
+                recent = (recent + [cleaned])[-3:]
+            voice = transcripts._VOICE.search(raw)
+            if voice:
+                cleaned = f"{voice.group(1).strip()}: {cleaned}"
+            pieces.append((cleaned, (number, cue.line + offset)))
+    return _pieces_view("cue", pieces, "\n")
+
+
+@lru_cache(maxsize=256)
+def _occurrence_pattern(matched: str) -> re.Pattern:
+    """The matched text anywhere: whitespace as any run of whitespace (hard wraps), whole words only."""
+    body = r"\s+".join(re.escape(part) for part in matched.split())
+    before = r"(?<!\w)" if re.match(r"\w", matched) else ""
+    after = r"(?!\w)" if re.search(r"\w$", matched) else ""
+    return re.compile(before + body + after)
+
+
+def _align(stored: str, findings: list[Finding], view: str) -> list[int | None]:
+    """Where each finding is in ``view`` (an offset), or None where it cannot be matched.
+
+    The importer keeps the order of the text and drops little (timestamps, markup, repeated caption
+    lines), so findings are matched in order: a finding that is the k-th occurrence of its text since
+    the previous matched finding is taken to be the k-th occurrence in the view since that one's match.
+    """
+    import itertools
+
+    positions: list[int | None] = []
+    stored_from = view_from = 0
+    misses = 0
+    for finding in findings:
+        if misses >= 50:  # a view that does not fit the stored text: stop searching it
+            positions.append(None)
+            continue
+        pattern = _occurrence_pattern(stored[finding.start:finding.end])
+        earlier = sum(1 for _ in pattern.finditer(stored, stored_from, finding.start))
+        found = next(itertools.islice(pattern.finditer(view, view_from), earlier, None), None)
+        if found is None:
+            misses += 1
+            positions.append(None)
+            continue
+        positions.append(found.start())
+        stored_from, view_from = finding.end, found.end()
+    return positions
+
+
+def _unit_at(units: list[tuple[int, int]], position: int) -> int | None:
+    """The 1-based number of the stored paragraph at ``position``; a label counts with the paragraph it opens."""
+    starts = [start for start, _ in units]
+    index = bisect.bisect_right(starts, position) - 1
+    if index >= 0 and position < units[index][1]:
+        return index + 1
+    return index + 2 if index + 1 < len(units) else (index + 1 if index >= 0 else None)
+
+
+def locate_findings(
+    name: str,
+    text: str,
+    findings: list[Finding],
+    *,
+    source: bytes | None = None,
+    source_format: str = "txt",
+    units: list[tuple[int, int]] | None = None,
+) -> list[dict]:
+    """Rows for ``findings`` in the stored ``text`` of document ``name``, located where a researcher can find them.
+
+    With the ``source`` file's bytes, each finding is placed in the file as imported: ``SF4.txt:62:251``
+    (line and column) for .txt and .md, ``SF9.docx paragraph 14`` for .docx, .odt and .rtf (paragraphs
+    with text, counted from 1), ``TL1.vtt cue 12 (line 47)`` for .vtt and .srt. Without it (or where a
+    finding cannot be matched in it) the place is in the stored text and says so:
+    ``SF4.txt (as stored) line 41, column 256; unit SF4.txt#12``. ``units`` are the stored paragraphs'
+    (start, end) in order, for the unit key. Each row also keeps the stored-text ``start`` and ``end``.
+    """
+    view = _source_view(source, source_format, name) if source is not None else None
+    positions = _align(text, findings, view.text) if view is not None else [None] * len(findings)
+    units = sorted(units or [])
+    rows = []
+    for finding, position in zip(findings, positions):
+        number = _unit_at(units, finding.start) if units else None
+        unit = f"{Path(name).name}#{number}" if number is not None else ""  # documents are named by file name
+        row = {"where": "", "document": name, "line": None, "column": None, "kind": finding.kind,
+               "masked": finding.masked, "paragraph": None, "cue": None, "unit": unit,
+               "located": LOCATED_IN_SOURCE, "start": finding.start, "end": finding.end, "status": "found",
+               "message": ""}
+        if position is None:
+            row.update(located=LOCATED_IN_STORED, line=finding.line, column=finding.column,
+                       where=f"{name} (as stored) line {finding.line}, column {finding.column}"
+                             + (f"; unit {unit}" if unit else ""))
+        else:
+            piece = bisect.bisect_right(view.starts, position) - 1
+            place = view.places[piece]
+            if view.kind == "line":
+                row.update(line=place, column=position - view.starts[piece] + 1)
+                row["where"] = f"{name}:{row['line']}:{row['column']}"
+            elif view.kind == "paragraph":
+                row.update(paragraph=place, where=f"{name} paragraph {place}")
+            else:
+                row.update(cue=place[0], line=place[1], where=f"{name} cue {place[0]} (line {place[1]})")
+        rows.append(row)
+    return rows
+
+
+def scan_document(
+    name: str,
+    text: str,
+    *,
+    source: bytes | None = None,
+    source_format: str = "txt",
+    units: list | None = None,
+    identifiers: list[str] | None = None,
+    language: str = "en",
+    names: str = "auto",
+) -> list[dict]:
+    """Findings in the stored ``text`` of one document, as rows located by :func:`locate_findings`.
+
+    ``units`` are the stored paragraphs as (start, end) pairs or as the importer's unit dicts.
+    """
+    spans = [(u["start"], u["end"]) if isinstance(u, dict) else tuple(u) for u in units or ()]
+    findings = scan_text(text, identifiers=identifiers, language=language, names=names)
+    return locate_findings(name, text, findings, source=source, source_format=source_format, units=spans)
+
+
+def _stored_source(source_path: str | None, sha256: str) -> bytes | None:
+    """The bytes of a document's source file when it is still where it was imported from, unchanged."""
+    import hashlib
+
+    if not source_path:
+        return None
+    try:
+        data = Path(source_path).read_bytes()
+    except OSError:
+        return None
+    return data if hashlib.sha256(data).hexdigest() == sha256 else None
 
 
 def check_documents(
@@ -1008,9 +1220,11 @@ def check_documents(
 ) -> list[dict]:
     """Findings in documents already in the project (all of them when ``documents`` is empty).
 
-    Returns one dict per finding with where (``SF4.txt:12:5``), document,
-    line, column, kind and masked, documents in name order. Unknown document
-    names raise NotFound before anything is scanned.
+    Returns one dict per finding (columns :data:`FINDING_COLUMNS`), documents in name order. Findings
+    are placed in the source file when it is still at the path it was imported from and unchanged
+    (``SF4.txt:62:251``, ``SF9.docx paragraph 14``, ``TL1.vtt cue 12 (line 47)``), otherwise in the
+    stored text with its unit key (``SF4.txt (as stored) line 41, column 256; unit SF4.txt#12``).
+    Unknown document names raise NotFound before anything is scanned.
     """
     from qualcode.documents import get_document
 
@@ -1021,8 +1235,13 @@ def check_documents(
                     conn.execute("SELECT document_id FROM documents ORDER BY name")]
     rows: list[dict] = []
     for document in selected:
-        rows += _rows(document.name, scan_text(document.text, identifiers=identifiers, language=language,
-                                               names=names))
+        source_path, source_format, sha256 = conn.execute(
+            "SELECT source_path, source_format, sha256 FROM documents WHERE name = ?", (document.name,)).fetchone()
+        units = conn.execute("SELECT start, end FROM units WHERE document_id = (SELECT document_id FROM documents"
+                             " WHERE name = ?) ORDER BY seq", (document.name,)).fetchall()
+        rows += scan_document(document.name, document.text, source=_stored_source(source_path, sha256),
+                              source_format=source_format, units=[tuple(u) for u in units],
+                              identifiers=identifiers, language=language, names=names)
     return rows
 
 
@@ -1073,6 +1292,12 @@ def read_file_text(path: Path | str, *, interviewer_labels: list[str] | None = N
     return transcripts.parse_file(path, interviewer_labels=interviewer_labels or DEFAULT_INTERVIEWER_LABELS).text
 
 
+def _failed_row(name: str, message: str) -> dict:
+    return {"where": name, "document": name, "line": None, "column": None, "kind": "", "masked": "",
+            "paragraph": None, "cue": None, "unit": "", "located": "", "start": None, "end": None,
+            "status": "failed", "message": message}
+
+
 def check_files(
     paths: list[Path | str],
     *,
@@ -1083,21 +1308,30 @@ def check_files(
 ) -> list[dict]:
     """Findings in transcript files not yet imported; rows as in :func:`check_documents`, named by path.
 
-    Folders are searched recursively for supported transcript files, as
-    ``qualcode import`` does. Every file is read before any is scanned, so a
-    bad file fails the check at once with a message naming it.
+    Each file is read as ``qualcode import`` reads it and its findings are placed in the file (line and
+    column, paragraph or cue). Folders are searched recursively for supported transcript files, as
+    ``qualcode import`` does. A file that cannot be read does not stop the others: it gets one row with
+    status ``failed`` and a message naming the file and the problem (finding rows have status ``found``).
     """
-    from qualcode.errors import InputError
-    from qualcode.transcripts import collect_files
+    from qualcode import transcripts
+    from qualcode.errors import InputError, QualcodeError
+    from qualcode.project import DEFAULT_INTERVIEWER_LABELS
 
-    files = collect_files(paths)
+    files = transcripts.collect_files(paths)
     if not files:
         raise InputError(f"no transcript files in {', '.join(str(p) for p in paths)}; qualcode reads .txt, .md,"
                          " .docx, .odt, .rtf, .vtt and .srt files")
-    texts = [(str(path), read_file_text(path, interviewer_labels=interviewer_labels)) for path in files]
     rows: list[dict] = []
-    for name, text in texts:
-        rows += _rows(name, scan_text(text, identifiers=identifiers, language=language, names=names))
+    for path in files:
+        try:
+            data = transcripts.read_bytes(path)
+            parsed = transcripts.parse_file(path, interviewer_labels=interviewer_labels or DEFAULT_INTERVIEWER_LABELS,
+                                            data=data)
+        except QualcodeError as exc:
+            rows.append(_failed_row(str(path), str(exc)))
+            continue
+        rows += scan_document(str(path), parsed.text, source=data, source_format=parsed.source_format,
+                              units=parsed.units, identifiers=identifiers, language=language, names=names)
     return rows
 
 

@@ -1160,8 +1160,8 @@ def import_file(
                 _set_counts(result, stored[0], [(u[0], u[1], u[3]) for u in stored[1]])
                 result.message = "already imported (same content)"
                 if differs:
-                    result.message += ("; the current settings (speaker map, interviewer labels, id rule, --respondent) read it"
-                                       f" differently: run `qualcode import --replace {path}` to apply them")
+                    result.message += ("; the current settings (speaker map, interviewer labels, id rule,"
+                                       f" --respondent) read it differently: run `qualcode import --replace {path}` to apply them")
                 return result
         else:
             parsed = parse()

@@ -471,18 +471,133 @@ def _timed(function) -> float:
 
 # -- documents and files -------------------------------------------------------------------------
 
-def test_check_documents_on_a_project(tiny_project):
+def test_check_documents_without_their_source_are_placed_in_the_stored_text(tiny_project):
     with tiny_project.transaction() as conn:
         documents.add_document(conn, name="SF9.txt", source_format="txt", respondent_id="SF9",
                                text="SF9: Ring me on 07700 900 461, or ask Bernadette.\n",
                                units=[{"start": 5, "end": 50, "role": "respondent", "respondent_id": "SF9"}])
     conn = tiny_project.connect()
     rows = anonymity.check_documents(conn, names="heuristic")
-    assert [(r["where"], r["kind"]) for r in rows] == [("SF9.txt:1:17", "phone"), ("SF9.txt:1:39", "name")]
+    assert [(r["where"], r["kind"], r["located"]) for r in rows] == [
+        ("SF9.txt (as stored) line 1, column 17; unit SF9.txt#1", "phone", "stored"),
+        ("SF9.txt (as stored) line 1, column 39; unit SF9.txt#1", "name", "stored")]
+    assert [(r["start"], r["end"], r["unit"]) for r in rows] == [(16, 29, "SF9.txt#1"), (38, 48, "SF9.txt#1")]
     assert anonymity.check_documents(conn, ["SF1.txt", "TL1"], names="heuristic") == []
     assert anonymity.check_documents(conn, ["SF9"], names="none")[0]["masked"] == "0770• ••• •••"
     with pytest.raises(NotFound):
         anonymity.check_documents(conn, ["SF99"])
+
+
+# An Otter export: labels with times on their own lines, hard-wrapped paragraphs, a name redacted once
+# ([Sarah]) and left in once, so the stored text (labels joined, times gone) differs from the file.
+OTTER = ("Interviewer  0:02\nHow was the week?\n\n"
+         "SF4  0:09\nBusy. [Sarah] from the team was off, so I\nrang Sarah\nWhitfield at home on 07700 900 461.\n\n"
+         "Interviewer  0:31\nAnything else?\n\n"
+         "SF4  0:35\nNo.\n")
+
+
+def _import_one(project, path):
+    from qualcode import transcripts
+
+    result = transcripts.import_paths(project, [path], identifiers=None)[0]
+    assert result.status == "imported", result.message
+    return result
+
+
+def test_check_documents_place_findings_in_the_source_file(tiny_project, tmp_path):
+    path = tmp_path / "SF4.txt"
+    path.write_text(OTTER, encoding="utf-8")
+    _import_one(tiny_project, path)
+    conn = tiny_project.connect()
+    stored = conn.execute("SELECT text FROM documents WHERE name = 'SF4.txt'").fetchone()[0]
+    rows = anonymity.check_documents(conn, ["SF4.txt"], names="heuristic")
+    assert [(r["where"], r["kind"], r["located"], r["unit"]) for r in rows] == [
+        ("SF4.txt:6:6", "name", "source", "SF4.txt#2"),  # "Sarah Whitfield", wrapped over lines 6 and 7
+        ("SF4.txt:7:22", "phone", "source", "SF4.txt#2"),
+    ]
+    # start and end stay offsets into the stored text, for library users
+    assert stored[rows[0]["start"]:rows[0]["end"]] == "Sarah Whitfield"
+    assert stored[rows[1]["start"]:rows[1]["end"]] == "07700 900 461"
+    # a source file that has changed since the import is not used
+    path.write_text(OTTER.replace("How was", "How has"), encoding="utf-8")
+    moved = anonymity.check_documents(conn, ["SF4.txt"], names="heuristic")
+    assert [r["located"] for r in moved] == ["stored", "stored"]
+    assert moved[0]["where"].startswith("SF4.txt (as stored) line 3, column ") and moved[0]["where"].endswith(
+        "; unit SF4.txt#2")
+    path.unlink()
+    assert [r["where"] for r in anonymity.check_documents(conn, ["SF4.txt"], names="heuristic")] == \
+        [r["where"] for r in moved]
+
+
+def test_word_and_opendocument_findings_are_numbered_paragraphs(tmp_path):
+    import docx
+    from odf.opendocument import OpenDocumentText
+    from odf.text import P
+
+    document = docx.Document()
+    document.add_paragraph("Q: Tell me about your work.")
+    document.add_paragraph("")  # an empty paragraph is not counted, as in Word's statistics
+    document.add_paragraph("A: It is busy. Ring 07700 900 461 if you like.")
+    table = document.add_table(rows=1, cols=2)
+    table.rows[0].cells[0].text = "A"
+    table.rows[0].cells[1].text = "I rang Delroy about it."
+    document.save(tmp_path / "SF2.docx")
+    opendocument = OpenDocumentText()
+    for text in ("Interviewer: Hello", "SF6: Hi.", "I rang Delroy about it."):
+        opendocument.text.addElement(P(text=text))
+    opendocument.save(str(tmp_path / "SF6.odt"))
+    rows = anonymity.check_files([tmp_path / "SF2.docx", tmp_path / "SF6.odt"], names="heuristic")
+    assert [(Path(r["where"]).name, r["paragraph"], r["line"], r["kind"]) for r in rows] == [
+        ("SF2.docx paragraph 2", 2, None, "phone"),
+        ("SF2.docx paragraph 4", 4, None, "name"),  # table cells are paragraphs too
+        ("SF6.odt paragraph 3", 3, None, "name"),
+    ]
+
+
+def test_rtf_findings_are_numbered_paragraphs(tmp_path):
+    rtf = (r"{\rtf1\ansi\deff0{\fonttbl{\f0 Calibri;}}" "\n"
+           r"\pard {\b [Interviewer]} Okay.\par\par" "\n"
+           r"\pard {\b [SF8]} I rang Delroy about it.\par" "\n}")
+    (tmp_path / "SF8.rtf").write_text(rtf, encoding="ascii")
+    rows = anonymity.check_files([tmp_path / "SF8.rtf"], names="heuristic")
+    assert [(Path(r["where"]).name, r["kind"]) for r in rows] == [("SF8.rtf paragraph 2", "name")]
+
+
+def test_caption_findings_are_cues_with_their_line(tmp_path):
+    (tmp_path / "SF2.vtt").write_text(
+        "WEBVTT\n\n1\n00:00:01.000 --> 00:00:04.000\n<v SF2>Hello there.\n\n"
+        "2\n00:00:05.000 --> 00:00:08.000\n<v SF2>I rang Delroy about it,\nand Delroy rang back.\n", encoding="utf-8")
+    (tmp_path / "TL4.srt").write_text(
+        "1\n00:00:01,000 --> 00:00:03,000\nInterviewer: Hi.\n\n2\n00:00:04,000 --> 00:00:06,000\n"
+        "TL4: Mail ann@example.org.\n", encoding="utf-8")
+    rows = anonymity.check_files([tmp_path / "SF2.vtt", tmp_path / "TL4.srt"], names="heuristic")
+    assert [(Path(r["where"]).name, r["cue"], r["line"], r["kind"]) for r in rows] == [
+        ("SF2.vtt cue 2 (line 9)", 2, 9, "name"),
+        ("SF2.vtt cue 2 (line 10)", 2, 10, "name"),
+        ("TL4.srt cue 2 (line 7)", 2, 7, "email"),
+    ]
+
+
+def test_check_files_place_text_findings_by_line_and_column_of_the_file(tmp_path):
+    (tmp_path / "SF1.txt").write_text("Interviewer: Hi\r\nSF1: Mail me, ann@example.org.\r\n", encoding="utf-8")
+    (tmp_path / "SF4.txt").write_text(OTTER, encoding="utf-8")
+    rows = anonymity.check_files([tmp_path / "SF1.txt", tmp_path / "SF4.txt"], names="heuristic")
+    assert [(Path(r["document"]).name, r["line"], r["column"], r["kind"], r["status"]) for r in rows] == [
+        ("SF1.txt", 2, 15, "email", "found"), ("SF4.txt", 6, 6, "name", "found"),
+        ("SF4.txt", 7, 22, "phone", "found")]
+    assert rows[0]["where"] == f"{tmp_path / 'SF1.txt'}:2:15"
+
+
+def test_a_finding_not_matched_in_the_source_falls_back_to_the_stored_text():
+    text = "SF4: I rang Delroy.\n"
+    findings = scan_text(text, names="heuristic")
+    rows = anonymity.locate_findings("SF4.txt", text, findings, source=b"SF4: I rang someone.\n",
+                                     source_format="txt", units=[(5, 19)])
+    assert [(r["where"], r["located"]) for r in rows] == [
+        ("SF4.txt (as stored) line 1, column 13; unit SF4.txt#1", "stored")]
+    # an unreadable source file is the same as none
+    rows = anonymity.locate_findings("SF4.docx", text, findings, source=b"not a zip", source_format="docx")
+    assert [(r["where"], r["unit"]) for r in rows] == [("SF4.docx (as stored) line 1, column 13", "")]
 
 
 def test_check_files_searches_folders(tmp_path):
@@ -498,22 +613,24 @@ def test_read_file_text_refuses_a_folder(tmp_path):
         anonymity.read_file_text(tmp_path)
 
 
-def test_check_files_reads_text_and_caption_files(tmp_path):
-    (tmp_path / "SF1.txt").write_text("Interviewer: Hi\r\nSF1: Mail me, ann@example.org.\r\n", encoding="utf-8")
-    (tmp_path / "SF2.vtt").write_text(
-        "WEBVTT\n\n00:00:01.000 --> 00:00:04.000\n<v SF2>I rang Delroy about it.\n", encoding="utf-8")
-    rows = anonymity.check_files([tmp_path / "SF1.txt", tmp_path / "SF2.vtt"], names="heuristic")
-    assert [(Path(r["document"]).name, r["line"], r["kind"]) for r in rows] == [("SF1.txt", 2, "email"),
-                                                                                ("SF2.vtt", 1, "name")]
+def test_a_bad_file_does_not_stop_the_others(tmp_path):
+    (tmp_path / "SF1.txt").write_text("SF1: Mail me, ann@example.org.\n", encoding="utf-8")
+    (tmp_path / "SF2.vtt").write_text("WEBVTT\n\n00:00:01.000 --> 00:00:xx.000\nHi\n", encoding="utf-8")
+    (tmp_path / "SF3.txt").write_bytes(b"")
+    (tmp_path / "SF4.txt").write_text("SF4: Ring 07700 900 461.\n", encoding="utf-8")
+    rows = anonymity.check_files([tmp_path], names="heuristic")
+    assert [(Path(r["document"]).name, r["status"], r["kind"]) for r in rows] == [
+        ("SF1.txt", "found", "email"), ("SF2.vtt", "failed", ""), ("SF3.txt", "failed", ""),
+        ("SF4.txt", "found", "phone")]
+    assert rows[1]["message"].startswith("SF2.vtt: line 3 (cue 1) has a malformed time")
+    assert rows[2]["message"].startswith("SF3.txt is empty")
 
 
 @pytest.mark.parametrize("setup, message", [
-    (lambda p: p.write_bytes(b""), "is empty"),
-    (lambda p: p.write_bytes(b"  \n\n"), "is empty"),
     (lambda p: None, "no such file or folder"),
     (lambda p: p.mkdir(), "no transcript files in"),
 ])
-def test_check_files_bad_input(tmp_path, setup, message):
+def test_check_files_bad_paths(tmp_path, setup, message):
     path = tmp_path / "SF1.txt"
     setup(path)
     with pytest.raises(InputError, match=message):

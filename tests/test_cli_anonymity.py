@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -41,11 +42,14 @@ def test_lists_findings_masked_as_csv(project):
     result = invoke(project, "--format", "csv")
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    # the fixture's document has no source file, so places are in the stored text, with the unit key
     assert [(r["where"], r["kind"], r["masked"]) for r in rows] == [
-        ("SF9.txt:1:17", "phone", "0770• ••• •••"),
-        ("SF9.txt:1:39", "name", "B•••••••••"),
-        ("SF9.txt:1:53", "address", "1• A••••• R•••"),
+        ("SF9.txt (as stored) line 1, column 17; unit SF9.txt#1", "phone", "0770• ••• •••"),
+        ("SF9.txt (as stored) line 1, column 39; unit SF9.txt#1", "name", "B•••••••••"),
+        ("SF9.txt (as stored) line 1, column 53; unit SF9.txt#1", "address", "1• A••••• R•••"),
     ]
+    assert [(r["line"], r["column"], r["unit"], r["located"], r["status"]) for r in rows][0] == (
+        "1", "17", "SF9.txt#1", "stored", "found")
     assert "Bernadette" not in result.output and "900 461" not in result.output
     assert "3 likely identifier(s) in 1 of 4 documents" in result.stderr
 
@@ -62,8 +66,10 @@ def test_json_and_md_formats(project):
 def test_table_format_and_document_selection(project):
     result = invoke(project, "SF9")
     assert result.exit_code == 0, result.output
-    assert "SF9.txt:1:17" in result.stdout and "B•••••••••" in result.stdout
-    assert "column" not in result.stdout  # the table shows where, kind and masked only
+    assert "SF9.txt (as stored) line 1, column 17; unit SF9.txt#1" in result.stdout
+    assert "B•••••••••" in result.stdout
+    assert "3 of them are placed in the text as stored" in result.stderr
+    assert "located" not in result.stdout and "unit " in result.stdout  # the table shows where, kind and masked
     clean = invoke(project, "SF1.txt", "TL1")
     assert clean.exit_code == 0, clean.output
     assert clean.stdout == ""
@@ -83,7 +89,7 @@ def test_identifiers_file_is_used_but_never_stored_or_printed(project, tmp_path)
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert [(r["where"], r["kind"], r["masked"]) for r in rows if r["kind"] == "identifier"] == [
-        ("SF1.txt:3:6", "identifier", "H•••••••")]
+        ("SF1.txt (as stored) line 3, column 6; unit SF1.txt#2", "identifier", "H•••••••")]
     assert "Honestly" not in result.output
     after = _database_bytes(project)
     assert after == before
@@ -100,8 +106,8 @@ def test_files_not_yet_imported(tmp_path, project):
                                  "--fail-on-findings", "--names", "heuristic"])
     assert result.exit_code == FINDINGS_EXIT_CODE, result.output
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
-    assert [(r["line"], r["column"], r["kind"], r["masked"]) for r in rows] == [("2", "19", "email",
-                                                                                 "an•@•••••••.•••")]
+    assert [(r["where"], r["line"], r["column"], r["kind"], r["masked"]) for r in rows] == [
+        (f"{new}:2:19", "2", "19", "email", "an•@•••••••.•••")]
     assert "1 likely identifier(s) in 1 of 2 files" in result.stderr
 
 
@@ -131,7 +137,7 @@ def test_empty_files_are_errors(project, tmp_path):
     empty.write_bytes(b"")
     result = runner.invoke(app, ["check-anonymity", "--files", str(empty)])
     assert result.exit_code == 1
-    assert "SF14.txt is empty" in result.stderr
+    assert "1 of 1 file could not be checked: SF14.txt is empty" in result.stderr
 
 
 def test_no_project_is_an_error_except_with_files(tmp_path, monkeypatch):
@@ -172,3 +178,82 @@ def test_import_reads_the_identifiers_file_like_the_check(project, tmp_path, con
     assert _database_bytes(project) == before
     checked = invoke(project, "--identifiers", str(names))
     assert checked.exit_code == 1 and message in checked.stderr
+
+
+# -- places a researcher can find ------------------------------------------------------------------
+
+def _docx(path, paragraphs):
+    import docx
+
+    document = docx.Document()
+    for text in paragraphs:
+        document.add_paragraph(text)
+    document.save(path)
+    return path
+
+
+def test_imported_documents_are_placed_in_their_source_files(project, tmp_path):
+    text_file = tmp_path / "SF4.txt"
+    text_file.write_text("Interviewer  0:02\nHow was it?\n\nSF4  0:09\nFine. I\nrang Debbie at home.\n",
+                         encoding="utf-8")
+    word_file = _docx(tmp_path / "SF10.docx", ["Q: Hello.", "", "A: Hi.", "A: Ring 01632 960 418 any time."])
+    imported = runner.invoke(app, ["import", str(text_file), str(word_file), "--project", str(project.root)])
+    assert imported.exit_code == 0, imported.output
+    # the import's own warnings use the same places
+    assert "Warning: SF4.txt:6:6: person name D•••••" in imported.stderr
+    assert "Warning: SF10.docx paragraph 3: phone number 0163• ••• •••" in imported.stderr
+    result = invoke(project, "SF4", "SF10", "--format", "csv")
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [(r["where"], r["kind"], r["paragraph"], r["unit"], r["located"]) for r in rows] == [
+        ("SF4.txt:6:6", "name", "", "SF4.txt#2", "source"),
+        ("SF10.docx paragraph 3", "phone", "3", "SF10.docx#3", "source"),
+    ]
+    assert "Debbie" not in result.output and "960 418" not in result.output
+    assert "as stored" not in result.stderr
+    # once the source file is gone, the place is in the stored text, and the summary says so
+    text_file.unlink()
+    moved = invoke(project, "SF4")
+    assert moved.exit_code == 0, moved.output
+    assert "SF4.txt (as stored) line 3, column 19; unit SF4.txt#2" in moved.stdout
+    assert "1 of them are placed in the text as stored" in moved.stderr
+
+
+def test_import_strict_names_the_place_of_the_first_finding(project, tmp_path):
+    word_file = _docx(tmp_path / "SF11.docx", ["Q: Hello.", "A: Ring 01632 960 418 any time."])
+    result = runner.invoke(app, ["import", str(word_file), "--strict", "--project", str(project.root)])
+    assert result.exit_code == 1
+    assert "1 likely identifier(s), first at SF11.docx paragraph 2;" in result.output
+
+
+def test_a_thank_you_in_welsh_is_not_a_name(project, tmp_path):
+    transcript = tmp_path / "SF9.txt"
+    transcript.write_text("Q: Anything else?\n\nA: No, I think that covers it. Diolch – thank you. [laughs]\n",
+                          encoding="utf-8")
+    result = runner.invoke(app, ["check-anonymity", "--files", str(transcript), "--names", "heuristic"])
+    assert result.exit_code == 0, result.output
+    assert "No likely identifiers found in 1 file." in result.stderr
+
+
+def test_a_malformed_caption_file_does_not_stop_the_check(tmp_path):
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    (folder / "SF12.txt").write_text("Interviewer: Hi\n\nSF12: Email me at ann@example.org.\n", encoding="utf-8")
+    (folder / "TL9.vtt").write_text("WEBVTT\n\n00:00:01.000 --> 00:00:xx.000\nHi\n", encoding="utf-8")
+    (folder / "TL8.srt").write_text("1\n00:00:01,000 --> 00:00:03,000\nTL8: Ring 07700 900 461.\n", encoding="utf-8")
+    result = runner.invoke(app, ["check-anonymity", "--files", str(folder), "--names", "heuristic", "--format", "csv"])
+    assert result.exit_code == 1, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [(Path(r["where"]).name, r["kind"], r["status"]) for r in rows] == [
+        ("SF12.txt:3:19", "email", "found"), ("TL8.srt cue 1 (line 3)", "phone", "found"),
+        ("TL9.vtt", "", "failed")]
+    assert rows[2]["message"] == ("TL9.vtt: line 3 (cue 1) has a malformed time '00:00:xx.000' (expected"
+                                  " HH:MM:SS.mmm); correct it in a text editor and import again")
+    assert "2 likely identifier(s) in 2 of 2 files" in result.stderr
+    assert "Error: 1 of 3 files could not be checked: TL9.vtt: line 3 (cue 1) has a malformed time" in result.stderr
+    # on screen: the findings, then the files not checked
+    table = runner.invoke(app, ["check-anonymity", "--files", str(folder), "--names", "heuristic",
+                                "--fail-on-findings"])
+    assert table.exit_code == 1  # a failed file is an error, even with --fail-on-findings
+    assert "Files not checked" in table.stdout and "TL9.vtt" in table.stdout and "failed" in table.stdout
+    assert "ann@example.org" not in table.output

@@ -35,12 +35,18 @@ def check_anonymity(
     """Find likely identifiers left in transcripts: e-mail addresses, phone numbers, URLs, @handles,
     postcodes and ZIP codes, full dates, street addresses, names, and the study's own list of names.
 
-    Each finding is printed as file:line:column, its kind and the match with
-    most of it masked (de•••• d•••••); the full text is never printed.
+    Each finding is printed with where to find it in the transcript file
+    (SF4.txt:62:251 for line and column of .txt/.md; "SF9.docx paragraph 14";
+    "TL1.vtt cue 12 (line 47)"), its kind and the match with most of it
+    masked (de•••• d•••••); the full text is never printed. A document whose
+    source file has gone or changed is placed in the text as stored, with
+    its unit key (SF4.txt#12).
     Redaction placeholders (\\[named organisation], xxxx, \\[SF3]), speaker
     labels and respondent ids are not findings. With --files, folders are
-    searched for transcripts as by 'qualcode import'. Exit code 0 (also when
-    something is found, unless --fail-on-findings: then 3); 1 for errors.
+    searched for transcripts as by 'qualcode import'; a file that cannot be
+    read is listed with its problem and the others are still checked. Exit
+    code 0 (also when something is found, unless --fail-on-findings: then
+    3); 1 for errors, also when any file could not be checked.
     See docs/anonymity.md for what is detected and how well.
 
     Example:
@@ -83,22 +89,44 @@ def check_anonymity(
 
     import pandas as pd
 
-    table = pd.DataFrame(rows, columns=anonymity.FINDING_COLUMNS)
+    failed = [row for row in rows if row["status"] == "failed"]
+    rows = [row for row in rows if row["status"] != "failed"]
+    table = pd.DataFrame(rows + failed, columns=anonymity.FINDING_COLUMNS)
+    for column in ("line", "column", "paragraph", "cue", "start", "end"):
+        # whole numbers, blank where a place has none (a float column would print 62.0)
+        values = [None if pd.isna(v) else int(v) for v in table[column]]
+        if fmt == "csv":  # the csv writer would infer floats again
+            values = ["" if v is None else str(v) for v in values]
+        table[column] = pd.Series(values, dtype=object, index=table.index)
     if fmt != "table":
         render_table(table, fmt)
-    elif rows:
-        # on screen, "where" already says document, line and column
-        render_table(table[["where", "kind", "masked"]], fmt, title="Likely identifiers (masked)")
+    else:
+        if rows:
+            # on screen, "where" already says document and place in it
+            render_table(table[table["status"] == "found"][["where", "kind", "masked"]], fmt,
+                         title="Likely identifiers (masked)")
+        if failed:
+            render_table(table[table["status"] == "failed"][["where", "status", "message"]].rename(
+                columns={"where": "file"}), fmt, title="Files not checked")
     what = "file" if files else "document"
     plural = "" if checked == 1 else "s"
+    scanned = checked - len(failed)
+    stored = sum(1 for row in rows if row["located"] == anonymity.LOCATED_IN_STORED)
     if rows:
         documents_with = len({row["document"] for row in rows})
-        notice(f"{len(rows)} likely identifier(s) in {documents_with} of {checked} {what}{plural};"
+        notice(f"{len(rows)} likely identifier(s) in {documents_with} of {scanned} {what}{plural};"
                " check each one and redact it in the source transcript")
-        if fail_on_findings:
-            raise typer.Exit(FINDINGS_EXIT_CODE)
+        if stored:
+            notice(f"{stored} of them are placed in the text as stored (its source file is no longer where it"
+                   " was imported from, or has changed): find them with the unit key, e.g. in `qualcode codings`")
     else:
-        notice(f"No likely identifiers found in {checked} {what}{plural}.")
+        notice(f"No likely identifiers found in {scanned} {what}{'' if scanned == 1 else 's'}.")
+    if failed:
+        raise InputError(f"{len(failed)} of {checked} file{plural} could not be checked: "
+                         + "; ".join(row["message"] for row in failed[:3]) + ("; …" if len(failed) > 3 else "")
+                         + " — fix them and check again (the others were checked)")
+    if rows and fail_on_findings:
+        raise typer.Exit(FINDINGS_EXIT_CODE)
 
 
 def _optional_project(project_dir: Path | None):
