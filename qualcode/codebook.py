@@ -1034,6 +1034,11 @@ def read_codebook_file(path: Path | str) -> tuple[Codebook | None, list[Problem]
     """Parse and validate a codebook file; return the codebook (None if invalid) and every problem found."""
     path = Path(path)
     suffix = path.suffix.lower()
+    if suffix not in PARSERS and suffix != ".qdc":
+        return None, [Problem(Where(str(path)), f"cannot read '{suffix or 'no suffix'}' codebooks; use .yaml, .xlsx,"
+                                                " .csv or .qdc")]
+    if not path.is_file():
+        return None, [Problem(Where(str(path)), "no such file")]
     if suffix == ".qdc":
         from qualcode.errors import QualcodeError
 
@@ -1044,12 +1049,11 @@ def read_codebook_file(path: Path | str) -> tuple[Codebook | None, list[Problem]
         try:
             return refi.read_qdc(path), []
         except QualcodeError as exc:
-            return None, [Problem(Where(str(path)), str(exc))]
-    if suffix not in PARSERS:
-        return None, [Problem(Where(str(path)), f"cannot read '{suffix or 'no suffix'}' codebooks; use .yaml, .xlsx,"
-                                                " .csv or .qdc")]
-    if not path.is_file():
-        return None, [Problem(Where(str(path)), "no such file")]
+            message = str(exc)
+            # the reader's messages start with the path, which the problem's place already gives
+            if message.startswith(f"{path} "):
+                message = "the file " + message[len(str(path)) + 1:]
+            return None, [Problem(Where(str(path)), message)]
     source_format, parser = PARSERS[suffix]
     problems: list[Problem] = []
     parsed = parser(path, problems)
@@ -1132,37 +1136,160 @@ def _store_version(conn: sqlite3.Connection, codebook: Codebook) -> int:
     return version_id
 
 
-def import_codebook(conn: sqlite3.Connection, path_or_codebook: Path | str | Codebook) -> dict:
+# Formats that carry no keys (the reader invents them from labels) and none of a code's include,
+# exclude, examples, memo or rules: matching their nodes to stored codes goes by GUID only, and the
+# stored values of those fields are kept.
+KEYLESS_FORMATS = ("qdc",)
+UNCARRIED_FIELDS = ("include", "exclude", "examples", "memo", "rules")
+
+
+def _normal_guid(value: str | None) -> str | None:
+    if not value:
+        return None
+    return value.strip().strip("{}").lower() or None
+
+
+def rekey_by_guid(codebook: Codebook, key_by_guid: dict[str, str], taken: set[str] | None = None) -> Codebook:
+    """A keyless codebook (read from a .qdc) with the keys of codes whose GUID it shares.
+
+    ``key_by_guid`` maps normalised GUIDs to keys. Nodes without a match keep
+    their invented key, made unique against ``taken`` and the adopted keys;
+    parent references follow.
+    """
+    adopted = {n["key"]: key_by_guid[g] for n in codebook.nodes
+               if (g := _normal_guid(n.get("guid"))) and g in key_by_guid}
+    used = set(taken or ()) | set(adopted.values())
+    mapping: dict[str, str] = {}
+    for node in codebook.nodes:
+        if node["key"] in adopted:
+            mapping[node["key"]] = adopted[node["key"]]
+            continue
+        base, key, number = node["key"], node["key"], 2
+        while key in used:
+            key = f"{base}_{number}"
+            number += 1
+        used.add(key)
+        mapping[node["key"]] = key
+    nodes = [{**node, "key": mapping[node["key"]],
+              "parent": mapping.get(node["parent"], node["parent"]) if node["parent"] else None}
+             for node in codebook.nodes]
+    return dataclass_replace(codebook, nodes=nodes)
+
+
+def _plan_import(existing: CodeTree, codebook: Codebook) -> tuple[Codebook, dict[int, str], int]:
+    """Match the file's nodes to stored codes by GUID before keys are compared.
+
+    Returns the codebook to store (a keyless one re-keyed, with the stored
+    include/exclude/examples/memo/rules of matched codes filled in), the
+    stored codes to give a new key (``{code_id: key}``: a keyed file that
+    gives a known GUID a new key renames that code, so its codings follow)
+    and how many matched codes kept stored fields the file cannot carry.
+    """
+    by_guid = {_normal_guid(n.guid): n for n in existing.by_key.values() if _normal_guid(n.guid)}
+    renames: dict[int, str] = {}
+    kept = 0
+    if codebook.source_format in KEYLESS_FORMATS:
+        codebook = rekey_by_guid(codebook, {g: n.key for g, n in by_guid.items()}, set(existing.by_key))
+        nodes = []
+        for node in codebook.nodes:
+            stored = existing.by_key.get(node["key"])
+            if stored is not None and _normal_guid(stored.guid) == _normal_guid(node["guid"]):
+                old = _node_from_tree(existing, node["key"])
+                if any(old[f] for f in UNCARRIED_FIELDS):
+                    kept += 1
+                node = {**node, **{f: old[f] for f in UNCARRIED_FIELDS}}
+            nodes.append(node)
+        return dataclass_replace(codebook, nodes=nodes), renames, kept
+    file_keys = set(codebook.keys())
+    for node in codebook.nodes:
+        stored = by_guid.get(_normal_guid(node["guid"]))
+        if stored is None or stored.key == node["key"]:
+            continue
+        # the file's key is free (no stored code has it) and the stored key is not used by the file
+        if node["key"] not in existing and stored.key not in file_keys:
+            renames[stored.code_id] = node["key"]
+    return codebook, renames, kept
+
+
+def import_codebook(conn: sqlite3.Connection, path_or_codebook: Path | str | Codebook, *, force: bool = False,
+                    replacing_rule_codings: tuple[int, list[int] | None] | None = None) -> dict:
     """Make a codebook the project's current one. Call inside a transaction.
 
     The content is stored as a version keyed by its hash (importing the same
-    content again reuses the version). Nodes are inserted or updated by key;
-    nodes of the project that the new codebook lacks are marked inactive —
-    never deleted — so codings made with them keep their code. Returns counts
-    ``added``, ``updated``, ``unchanged``, ``reactivated``, ``deactivated`` and
-    ``version_id``, ``content_hash``, ``name``.
+    content again reuses the version). Nodes are matched to stored codes by
+    GUID first (case-insensitive; a keyed file that gives a known GUID a new
+    key renames the code), then by key; matched codes are updated, others
+    inserted. A .qdc carries no include, exclude, examples, memo or rules, so
+    matched codes keep their stored ones. Codes of the project that the new
+    codebook lacks are marked inactive — never deleted. If any of them carry
+    codings (which would then no longer be counted) the import is refused with
+    InputError unless ``force``; ``replacing_rule_codings`` (coder_id, document
+    ids or None for all) names rule codings the caller is about to replace,
+    which that check leaves out (``apply``). Returns counts ``added``, ``updated``,
+    ``unchanged``, ``reactivated``, ``renamed``, ``deactivated``,
+    ``kept_stored_fields`` and ``version_id``, ``content_hash``, ``name``.
     """
     codebook = path_or_codebook if isinstance(path_or_codebook, Codebook) else load_codebook_file(path_or_codebook)
     existing = load_tree(conn, include_inactive=True)
+    codebook, renames, kept = _plan_import(existing, codebook)
+    key_after = {n.code_id: renames.get(n.code_id, n.key) for n in existing.by_key.values()}
+    new_keys = set(codebook.keys())
+    gone = [n for n in existing.by_key.values() if n.active and key_after[n.code_id] not in new_keys]
+    if gone and not force:
+        marks = ",".join("?" * len(gone))
+        spared, params = "", [n.code_id for n in gone]
+        if replacing_rule_codings is not None:
+            coder_id, document_ids = replacing_rule_codings
+            spared = " AND NOT (origin = 'rule' AND coder_id = ?"
+            params.append(coder_id)
+            if document_ids is not None:
+                spared += " AND document_id IN (SELECT value FROM json_each(?))"
+                params.append(json.dumps(list(document_ids)))
+            spared += ")"
+        counts_by_code = dict(conn.execute(
+            f"SELECT code_id, COUNT(*) FROM codings WHERE code_id IN ({marks}){spared} GROUP BY code_id",
+            params).fetchall())
+        losing = [(n.key, counts_by_code[n.code_id]) for n in gone if counts_by_code.get(n.code_id)]
+        if losing:
+            total = sum(count for _, count in losing)
+            shown = ", ".join(f"{key} ({count})" for key, count in losing[:8])
+            more = f" and {len(losing) - 8} more" if len(losing) > 8 else ""
+            raise InputError(
+                f"importing '{codebook.name or 'this codebook'}' would make {_plural(len(losing), 'code')} that"
+                f" {'carries' if len(losing) == 1 else 'carry'} codings inactive: {shown}{more};"
+                f" {_plural(total, 'coding')} would no longer be counted. Keep those codes in the file"
+                " ('qualcode codebook diff FILE' lists the changes), or run 'qualcode codebook import FILE --force'"
+                " to import it anyway")
     counts = {"added": 0, "updated": 0, "unchanged": 0, "reactivated": 0}
+    by_new_key = {key_after[n.code_id]: n for n in existing.by_key.values()}
     for node in codebook.nodes:
-        if node["key"] not in existing:
+        stored = by_new_key.get(node["key"])
+        if stored is None:
             counts["added"] += 1
-        elif not existing.by_key[node["key"]].active:
+        elif not stored.active:
             counts["reactivated"] += 1
         else:
-            old = _node_from_tree(existing, node["key"])
-            changed = any(old[f] != node[f] for f in COMPARED_FIELDS)
+            old = _node_from_tree(existing, stored.key)
+            old["parent"] = key_after.get(existing.by_key[old["parent"]].code_id) if old["parent"] else None
+            changed = stored.code_id in renames or any(old[f] != node[f] for f in COMPARED_FIELDS)
             counts["updated" if changed else "unchanged"] += 1
+    for code_id, key in renames.items():
+        conn.execute("UPDATE codes SET key = ? WHERE code_id = ?", (key, code_id))
+        old_key = existing.by_id[code_id].key
+        _replace_code_references(conn, {old_key}, key)
     store_nodes(conn, codebook.nodes)
-    new_keys = set(codebook.keys())
-    gone = [n.code_id for n in existing.by_key.values() if n.active and n.key not in new_keys]
-    conn.executemany("UPDATE codes SET active = 0 WHERE code_id = ?", [(code_id,) for code_id in gone])
+    conn.executemany("UPDATE codes SET active = 0 WHERE code_id = ?", [(n.code_id,) for n in gone])
     version_id = _store_version(conn, codebook)
-    result = {**counts, "deactivated": len(gone), "version_id": version_id, "content_hash": codebook.content_hash,
-              "name": codebook.name, "codes": len(codebook.nodes), "rules": codebook.rule_count()}
-    store.record_history(conn, "codebook import", source_format=codebook.source_format, **result)
+    result = {**counts, "renamed": len(renames), "deactivated": len(gone), "kept_stored_fields": kept,
+              "version_id": version_id, "content_hash": codebook.content_hash,
+              "name": codebook.name, "codes": len(codebook.nodes), "rules": codebook.rule_count(),
+              "source_format": codebook.source_format}
+    store.record_history(conn, "codebook import", **result)
     return result
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
 def _snapshot(conn: sqlite3.Connection, source_format: str) -> int:
@@ -1361,9 +1488,23 @@ def diff_codebooks(old: Codebook | Path | str, new: Codebook | Path | str) -> di
     disappeared and a new key with the same GUID, definition or label — the
     strongest evidence first), ``moved`` (a new parent) and ``redefined`` (the
     label, definition, include, exclude, examples or rules changed; ``fields``
-    names which).
+    names which). When one side is a .qdc (no keys, no include/exclude/
+    examples/rules), its codes take the other side's keys where the GUIDs
+    agree and only labels, definitions and the hierarchy are compared.
     """
     old_book, new_book = _as_codebook(old), _as_codebook(new)
+    # A .qdc carries no keys (its reader invents them from labels): give its codes the other side's keys
+    # where the GUIDs agree, and compare only what it can carry (label, definition, hierarchy).
+    compared = ("label", "definition", "include", "exclude", "examples", "rules")
+    old_keyless = old_book.source_format in KEYLESS_FORMATS
+    new_keyless = new_book.source_format in KEYLESS_FORMATS
+    if old_keyless != new_keyless:
+        keyed, keyless = (new_book, old_book) if old_keyless else (old_book, new_book)
+        key_by_guid = {g: n["key"] for n in keyed.nodes if (g := _normal_guid(n.get("guid")))}
+        rekeyed = rekey_by_guid(keyless, key_by_guid, set(keyed.keys()))
+        old_book, new_book = (rekeyed, new_book) if old_keyless else (old_book, rekeyed)
+    if old_keyless or new_keyless:
+        compared = ("label", "definition")
     old_nodes = {n["key"]: n for n in old_book.nodes}
     new_nodes = {n["key"]: n for n in new_book.nodes}
     gone = [k for k in old_nodes if k not in new_nodes]
@@ -1404,7 +1545,7 @@ def diff_codebooks(old: Codebook | Path | str, new: Codebook | Path | str) -> di
         old_parent = old_to_new.get(a["parent"], a["parent"]) if a["parent"] else None
         if old_parent != b["parent"]:
             result["moved"].append({"key": new_key, "old_parent": a["parent"], "new_parent": b["parent"]})
-        fields = [f for f in ("label", "definition", "include", "exclude", "examples", "rules") if a[f] != b[f]]
+        fields = [f for f in compared if a[f] != b[f]]
         if fields:
             result["redefined"].append({"key": new_key, "fields": fields})
     return result
@@ -1418,12 +1559,23 @@ EXPORT_FORMATS = ("yaml", "xlsx", "csv", "md", "docx", "qdc")
 TEXT_EXPORT_FORMATS = ("yaml", "csv", "md")
 
 
+SUFFIX_FORMATS = {"yaml": "yaml", "yml": "yaml", "xlsx": "xlsx", "csv": "csv", "md": "md", "markdown": "md",
+                  "docx": "docx", "qdc": "qdc"}
+
+
 def export_format_from_path(path: Path | str, fmt: str | None = None) -> str:
+    """The format to write ``path`` in: ``fmt`` if given, else the suffix's. A known suffix that
+    contradicts ``fmt`` is an InputError (a .csv holding YAML would mislead every reader)."""
+    suffix = Path(path).suffix.lower().lstrip(".")
+    implied = SUFFIX_FORMATS.get(suffix)
     if fmt:
         fmt = fmt.lower()
+        fmt = SUFFIX_FORMATS.get(fmt, fmt)
+        if fmt in EXPORT_FORMATS and implied is not None and implied != fmt:
+            raise InputError(f"{path} ends in .{suffix} but --format is {fmt}; name the file with .{fmt}"
+                             f" or drop --format")
     else:
-        suffix = Path(path).suffix.lower().lstrip(".")
-        fmt = {"yml": "yaml", "markdown": "md"}.get(suffix, suffix)
+        fmt = implied or suffix
     if fmt not in EXPORT_FORMATS:
         raise InputError(f"cannot write a codebook as '{fmt}'; choose one of {', '.join(EXPORT_FORMATS)}")
     return fmt
@@ -1445,7 +1597,7 @@ def _yaml_tree(codebook: Codebook) -> dict:
             if node[name]:
                 out[name] = node[name]
         if node["rules"]:
-            out["rules"] = {k: v for k, v in node["rules"].items()}
+            out["rules"] = _yaml_rules(node["rules"])
         kids = children.get(node["key"], [])
         if kids:
             out["children"] = [entry(k) for k in kids]
@@ -1460,26 +1612,42 @@ def _yaml_tree(codebook: Codebook) -> dict:
     return document
 
 
+class _FlowList(list):
+    """A token pattern: written on one line, as spaCy's docs write them."""
+
+
+def _yaml_rules(rules: dict) -> dict:
+    out = {}
+    for kind, value in rules.items():
+        if kind == "patterns":
+            value = [_FlowList(pattern) for pattern in value]
+        elif kind == "unless":
+            value = [_FlowList(item) if isinstance(item, list) else item for item in value]
+        out[kind] = value
+    return out
+
+
 def codebook_to_yaml(codebook: Codebook) -> str:
+    """The codebook as block-style YAML in the layout of codebooks/bridge.yaml (nested children, one field a
+    line, multi-line text as ``|`` blocks, token patterns on one line)."""
     import yaml
 
     class Dumper(yaml.SafeDumper):
-        pass
+        def increase_indent(self, flow=False, indentless=False):
+            # indent list items under their key ("codes:\n  - key: …"), as people write YAML
+            return super().increase_indent(flow, False)
 
     def text(dumper, value):
         style = "|" if "\n" in value else None
         return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
-    def token(dumper, value):
-        # token patterns read best on one line, as spaCy's docs write them
-        if isinstance(value, list) and value and all(isinstance(t, dict) for t in value):
-            return dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=True)
-        return dumper.represent_list(value)
+    def flow(dumper, value):
+        return dumper.represent_sequence("tag:yaml.org,2002:seq", list(value), flow_style=True)
 
     Dumper.add_representer(str, text)
-    Dumper.add_representer(list, token)
-    return yaml.dump(_yaml_tree(codebook), Dumper=Dumper, sort_keys=False, allow_unicode=True, width=100,
-                     default_flow_style=False)
+    Dumper.add_representer(_FlowList, flow)
+    return yaml.dump(_yaml_tree(codebook), Dumper=Dumper, sort_keys=False, allow_unicode=True, width=88,
+                     default_flow_style=False, indent=2)
 
 
 def _sheet_frame(codebook: Codebook):

@@ -126,6 +126,11 @@ def _xml_safe(value: str) -> str:
     return XML_INVALID_RE.sub("", value)
 
 
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """``1 code``, ``2 codes`` (``many`` for irregular plurals)."""
+    return f"{count} {word}" if count == 1 else f"{count} {many or word + 's'}"
+
+
 def slug(name: str, limit: int = 40) -> str:
     """A key component from a REFI code name: ASCII, lowercase, words joined by ``_``."""
     decomposed = unicodedata.normalize("NFKD", name)
@@ -513,18 +518,18 @@ def read_qdc(path: Path | str):
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror}") from None
     try:
-        root = parse_xml(data, path.name)
+        root = parse_xml(data, str(path))
     except RefiError as exc:
         raise CodebookError(str(exc)) from None
     namespace = root.tag[1:].split("}", 1)[0] if root.tag.startswith("{") else ""
     if _local(root.tag) != "CodeBook" or (namespace and not namespace.startswith(CODEBOOK_NS_PREFIX)):
         what = "a REFI-QDA project" if _local(root.tag) == "Project" else f"a <{_local(root.tag)}> document"
         raise CodebookError(
-            f"{path.name} is {what}, not a REFI-QDA codebook (<CodeBook> in {CODEBOOK_NS}); give a .qdc file"
+            f"{path} is {what}, not a REFI-QDA codebook (<CodeBook> in {CODEBOOK_NS}); give a .qdc file"
         )
     codes = _read_codes(_child(root, "Codes"))
     if not codes:
-        raise CodebookError(f"{path.name} has no codes; export the codebook again from the program that made it")
+        raise CodebookError(f"{path} has no codes; export the codebook again from the program that made it")
     _assign_keys(codes, set())
     nodes = _nodes_from_codes(codes)
     origin = root.get("origin")
@@ -593,12 +598,12 @@ class RefiImportResult:
         lines = [
             f"Read {self.path.name} (made by {self.origin or 'an unnamed program'}; positions: {self.counting}).",
             f"Documents: {len(self.documents_added)} added, {len(self.documents_reused)} already in the project,"
-            f" {len(self.sources_skipped)} sources skipped.",
+            f" {plural(len(self.sources_skipped), 'source')} skipped.",
             f"Codes: {self.codes_added} added, {self.codes_matched} matched to existing codes.",
             f"Coders: {', '.join(self.coders) if self.coders else 'none'}.",
-            f"Respondents (cases): {len(self.respondents)}, with {self.attributes} attribute values.",
-            f"Codings: {self.codings_imported} imported from {self.selections} text selections;"
-            f" {self.selections_verified} selections checked against their quoted text.",
+            f"Respondents (cases): {len(self.respondents)}, with {plural(self.attributes, 'attribute value')}.",
+            f"Codings: {self.codings_imported} imported from {plural(self.selections, 'text selection')};"
+            f" {plural(self.selections_verified, 'selection')} checked against their quoted text.",
         ]
         if self.codings_skipped:
             reasons = "; ".join(f"{reason}: {count}" for reason, count in sorted(self.codings_skipped.items()))
@@ -1170,8 +1175,9 @@ class RefiExportResult:
 
     def summary_lines(self) -> list[str]:
         return [
-            f"Wrote {self.path}: {self.documents} documents, {self.codes} codes, {self.cases} cases"
-            f" with {self.variables} variables, {self.codings} codings in {self.selections} selections"
+            f"Wrote {self.path}: {plural(self.documents, 'document')}, {plural(self.codes, 'code')},"
+            f" {plural(self.cases, 'case')} with {plural(self.variables, 'variable')},"
+            f" {plural(self.codings, 'coding')} in {plural(self.selections, 'selection')}"
             f" by {', '.join(self.coders) if self.coders else 'no coder'}.",
         ]
 

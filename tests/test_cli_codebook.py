@@ -172,3 +172,102 @@ def test_every_command_has_help_with_an_example():
         result = run("codebook", command, "--help")
         assert result.exit_code == 0
         assert "Example" in result.stdout, command
+
+
+def _with_codings(project_dir):
+    """Bridge imported and one coding by coder A under every code."""
+    assert run("codebook", "import", BRIDGE, "-p", project_dir).exit_code == 0
+    with Project.find(project_dir) as project:
+        with project.transaction() as conn:
+            coder = store.get_or_create_coder(conn, "A")
+            document_id, start, end = conn.execute(
+                "SELECT document_id, start, end FROM units WHERE role = 'respondent' ORDER BY unit_id").fetchone()
+            codings.add_codings(conn, [
+                {"coder_id": coder, "code_id": node.code_id, "document_id": document_id, "start": start, "end": end,
+                 "origin": "manual"} for node in cb.load_tree(conn).by_key.values()])
+
+
+def _counts(project_dir):
+    from qualcode.themes import compute_counts
+
+    with Project.find(project_dir) as project:
+        return compute_counts(project.connect(), coder="A").table[["key", "n"]].values.tolist()
+
+
+def test_export_qdc_then_import_it_changes_no_code_rule_or_count(project_dir, tmp_path):
+    _with_codings(project_dir)
+    counts = _counts(project_dir)
+    out = tmp_path / "cb.qdc"
+    assert run("codebook", "export", out, "-p", project_dir).exit_code == 0
+    result = run("codebook", "import", out, "-p", project_dir)
+    assert result.exit_code == 0, result.output
+    message = " ".join(result.stderr.split())
+    assert "0 added" in message and "0 made inactive" in message and "21 unchanged" in message
+    assert "A .qdc file carries no include, exclude, examples, memos or rules: 21 codes kept the stored ones." in message
+    assert _counts(project_dir) == counts and any(n for _, n in counts)
+    with Project.find(project_dir) as project:
+        assert cb.project_codebook(project.connect()).rule_count() == cb.load_codebook_file(BRIDGE).rule_count()
+    diff = run("codebook", "diff", BRIDGE, out, "-p", project_dir)
+    assert diff.exit_code == 0
+    exported_yaml = tmp_path / "cb.yaml"
+    assert run("codebook", "export", exported_yaml, "-p", project_dir).exit_code == 0
+    same = run("codebook", "diff", exported_yaml, out)
+    assert same.exit_code == 0 and "No differences" in same.stderr, same.output
+
+
+def test_import_that_would_drop_codes_with_codings_needs_force(project_dir, tmp_path):
+    _with_codings(project_dir)
+    smaller = tmp_path / "smaller.yaml"
+    text = BRIDGE.read_text(encoding="utf-8")
+    start = text.index("      - key: work.toll")
+    end = text.index("\n  - key:", start)
+    smaller.write_text(text[:start] + text[end + 1:], encoding="utf-8")
+    before = state(project_dir)
+    result = run("codebook", "import", smaller, "-p", project_dir)
+    assert result.exit_code == 1
+    assert ("Error: importing 'Bridge care-coordination study' would make 1 code that carries codings inactive:"
+            " work.toll (1); 1 coding would no longer be counted.") in " ".join(result.stderr.split())
+    assert "--force" in result.stderr
+    assert state(project_dir) == before
+    forced = run("codebook", "import", smaller, "--force", "-p", project_dir)
+    assert forced.exit_code == 0, forced.output
+    assert "1 made inactive" in forced.stderr
+    with Project.find(project_dir) as project:
+        assert "work.toll" not in cb.load_tree(project.connect())
+
+
+def test_export_with_a_suffix_that_contradicts_the_format_is_an_error(project_dir, tmp_path):
+    assert run("codebook", "import", BRIDGE, "-p", project_dir).exit_code == 0
+    out = tmp_path / "cb2.csv"
+    result = run("codebook", "export", out, "-f", "yaml", "-p", project_dir)
+    assert result.exit_code == 1
+    assert f"{out} ends in .csv but --format is yaml" in " ".join(result.stderr.split())
+    assert not out.exists()
+    ok = run("codebook", "export", tmp_path / "cb.yml", "-f", "yaml", "-p", project_dir)
+    assert ok.exit_code == 0, ok.output
+
+
+def test_yaml_export_is_block_style(project_dir, tmp_path):
+    assert run("codebook", "import", BRIDGE, "-p", project_dir).exit_code == 0
+    out = tmp_path / "cb.yaml"
+    assert run("codebook", "export", out, "-p", project_dir).exit_code == 0
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith("name: Bridge care-coordination study\n")
+    assert "codes:\n  - key: relationships\n" in text and "{key:" not in text
+    assert cb.load_codebook_file(out).content_hash == cb.load_codebook_file(BRIDGE).content_hash
+
+
+def test_qdc_problems_name_the_file_once_and_counts_are_plural_aware(tmp_path):
+    missing = tmp_path / "nope.qdc"
+    result = run("codebook", "validate", missing)
+    assert result.exit_code == 1 and result.stderr.count(str(missing)) == 2  # the problem, then the total line
+    assert f"Error: {missing}: no such file" in result.stderr
+    damaged = tmp_path / "damaged.qdc"
+    damaged.write_text("codes: not xml", encoding="utf-8")
+    result = run("codebook", "validate", damaged)
+    line = result.stderr.splitlines()[0]
+    assert line.count("damaged.qdc") == 1 and "the file is not well-formed XML" in line
+    one = tmp_path / "one.yaml"
+    one.write_text("codes:\n  - key: a\n    label: A\n", encoding="utf-8")
+    result = run("codebook", "validate", one)
+    assert result.exit_code == 0 and "valid — 1 code, 0 rules" in result.stderr

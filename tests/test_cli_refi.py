@@ -50,6 +50,7 @@ def test_export_qdpx_for_one_coder(tiny_project, tmp_path):
     out = tmp_path / "anna.qdpx"
     result = runner.invoke(app, ["export", "qdpx", str(out), "--coder", "anna", "-p", str(tiny_project.root)])
     assert result.exit_code == 0, result.output
+    assert "1 coding in 1 selection by anna." in " ".join(result.stderr.split())
     root = ET.fromstring(zipfile.ZipFile(out).read("project.qde"))
     anna = tiny_project.connect().execute("SELECT guid FROM coders WHERE name = 'anna'").fetchone()[0]
     assert [c.get("creatingUser") for c in root.iter(f"{NS}Coding")] == [anna]

@@ -223,8 +223,14 @@ def test_codes_missing_from_a_new_version_become_inactive_and_keep_their_codings
     smaller = tmp_path / "smaller.yaml"
     smaller.write_text((FIXTURES / "small.yaml").read_text(encoding="utf-8").split("      - key: sup.peer")[0],
                        encoding="utf-8")
+    before = _snapshot(conn)
+    with pytest.raises(InputError, match=r"1 code that carries codings inactive: sup\.peer \(1\); 1 coding would"
+                                         r" no longer be counted.*--force"):
+        with tiny_project.transaction() as conn:
+            cb.import_codebook(conn, smaller)
+    assert _snapshot(conn) == before
     with tiny_project.transaction() as conn:
-        result = cb.import_codebook(conn, smaller)
+        result = cb.import_codebook(conn, smaller, force=True)
     assert result["deactivated"] == 1
     assert "sup.peer" not in cb.load_tree(conn)
     assert not cb.load_tree(conn, include_inactive=True).node("sup.peer").active
@@ -544,3 +550,143 @@ def test_diff_of_a_renamed_key_reports_only_that_rename(book, data):
     changes = cb.diff_codebooks(book, renamed)
     assert [(r["old"], r["new"]) for r in changes["renamed"]] == [(old_key, new_key)]
     assert changes["added"] == changes["removed"] == changes["moved"] == changes["redefined"] == []
+
+
+# -- matching by GUID, keeping what a .qdc cannot carry, refusing to drop counted codes ----------------
+
+def _bridge_with_codings(tiny_project):
+    """The tiny project with the bridge codebook and one coding under every code (so counts are not 0)."""
+    with tiny_project.transaction() as conn:
+        cb.import_codebook(conn, BRIDGE, force=True)
+        coder = store.get_or_create_coder(conn, "A")
+        document_id, start, end = conn.execute(
+            "SELECT document_id, start, end FROM units WHERE role = 'respondent' ORDER BY unit_id").fetchone()
+        rows = [{"coder_id": coder, "code_id": node.code_id, "document_id": document_id, "start": start, "end": end,
+                 "origin": "manual"} for node in cb.load_tree(conn).by_key.values()]
+        codings.add_codings(conn, rows)
+    return tiny_project.connect()
+
+
+def test_qdc_round_trip_keeps_keys_rules_and_counts(tiny_project, tmp_path):
+    from qualcode.themes import compute_counts
+
+    conn = _bridge_with_codings(tiny_project)
+    counts_before = compute_counts(conn, coder="A").table[["key", "n", "units"]].values.tolist()
+    assert all(n == 1 for _, n, _ in counts_before)
+    tree_before = cb.load_tree(conn)
+    rules_before = {k: n.rules for k, n in tree_before.by_key.items()}
+    path = cb.export_codebook(conn, tmp_path / "cb.qdc")
+    with tiny_project.transaction() as conn:
+        result = cb.import_codebook(conn, path)
+    # matched by GUID: the same codes, updated in place, none added or made inactive
+    assert (result["added"], result["deactivated"], result["reactivated"]) == (0, 0, 0)
+    assert result["unchanged"] == len(tree_before)
+    assert result["kept_stored_fields"] == sum(
+        1 for n in tree_before.by_key.values() if n.rules or n.include or n.exclude or n.examples or n.memo)
+    tree_after = cb.load_tree(conn)
+    assert {k: n.code_id for k, n in tree_after.by_key.items()} == {k: n.code_id for k, n in tree_before.by_key.items()}
+    assert {k: n.rules for k, n in tree_after.by_key.items()} == rules_before
+    assert tree_after.node("rel.continuity").include == tree_before.node("rel.continuity").include
+    assert tree_after.node("rel.continuity").examples == tree_before.node("rel.continuity").examples
+    assert cb.project_codebook(conn).rule_count() == cb.load_codebook_file(BRIDGE).rule_count() > 0
+    assert compute_counts(conn, coder="A").table[["key", "n", "units"]].values.tolist() == counts_before
+
+
+def test_qdc_guids_match_case_insensitively_and_new_codes_are_added(tiny_project, tmp_path):
+    conn = _bridge_with_codings(tiny_project)
+    path = cb.export_codebook(conn, tmp_path / "cb.qdc")
+    text = path.read_text(encoding="utf-8")
+    guid = cb.load_tree(conn).node("work.toll").guid
+    text = text.replace(f'guid="{guid}"', f'guid="{{{guid.upper()}}}"')
+    text = text.replace("</Codes>", '<Code guid="0f0f0f0f-0000-4000-8000-000000000001" name="Brand new"'
+                                    ' isCodable="true"/></Codes>')
+    path.write_text(text, encoding="utf-8")
+    with tiny_project.transaction() as conn:
+        result = cb.import_codebook(conn, path)
+    assert (result["added"], result["deactivated"]) == (1, 0)
+    tree = cb.load_tree(conn)
+    assert tree.node("work.toll").rules  # the upper-case, braced GUID found the stored code
+    assert tree.node("brand_new").label == "Brand new"
+
+
+def test_a_keyed_file_that_gives_a_known_guid_a_new_key_renames_the_code(tiny_project, tmp_path):
+    conn = _bridge_with_codings(tiny_project)
+    cb.export_codebook(conn, tmp_path / "cb.qdc")  # gives every code a GUID, which the yaml then carries
+    toll = cb.load_tree(conn).node("work.toll")
+    exported = cb.export_codebook(conn, tmp_path / "cb.yaml")
+    assert f"guid: {toll.guid}" in exported.read_text(encoding="utf-8")
+    renamed = tmp_path / "renamed.yaml"
+    renamed.write_text(exported.read_text(encoding="utf-8").replace("key: work.toll", "key: work.emotional"),
+                       encoding="utf-8")
+    with tiny_project.transaction() as conn:
+        result = cb.import_codebook(conn, renamed)
+    assert (result["renamed"], result["added"], result["deactivated"]) == (1, 0, 0)
+    assert cb.load_tree(conn).node("work.emotional").code_id == toll.code_id
+    assert "work.toll" not in cb.load_tree(conn, include_inactive=True)
+
+
+@pytest.mark.parametrize("fmt", ["yaml", "csv", "xlsx"])
+def test_an_import_that_would_drop_codes_with_codings_is_refused_without_force(tiny_project, tmp_path, fmt):
+    conn = _bridge_with_codings(tiny_project)
+    book = cb.project_codebook(conn)
+    dropped = {"work.toll", "rel.time"}
+    smaller = cb.dataclass_replace(book, nodes=[n for n in book.nodes if n["key"] not in dropped])
+    path = cb.write_codebook(smaller, tmp_path / f"smaller.{fmt}")
+    before = _snapshot(conn)
+    with pytest.raises(InputError) as caught:
+        with tiny_project.transaction() as conn:
+            cb.import_codebook(conn, path)
+    message = str(caught.value)
+    assert "2 codes that carry codings inactive: rel.time (1), work.toll (1)" in message or \
+        "2 codes that carry codings inactive: work.toll (1), rel.time (1)" in message
+    assert "2 codings would no longer be counted" in message and "--force" in message
+    assert _snapshot(conn) == before
+    with tiny_project.transaction() as conn:
+        assert cb.import_codebook(conn, path, force=True)["deactivated"] == 2
+
+
+def test_diff_matches_a_qdc_by_guid_and_compares_only_what_it_carries(tiny_project, tmp_path):
+    conn = _bridge_with_codings(tiny_project)
+    qdc = cb.export_codebook(conn, tmp_path / "cb.qdc")
+    yaml_path = cb.export_codebook(conn, tmp_path / "cb.yaml")
+    for old, new in ((yaml_path, qdc), (qdc, yaml_path)):
+        changes = cb.diff_codebooks(old, new)
+        assert changes == {"added": [], "removed": [], "renamed": [], "moved": [], "redefined": []}
+    edited = tmp_path / "edited.yaml"
+    edited.write_text(yaml_path.read_text(encoding="utf-8").replace("label: Emotional toll", "label: Emotional cost"),
+                      encoding="utf-8")
+    changes = cb.diff_codebooks(qdc, edited)
+    assert changes["redefined"] == [{"key": "work.toll", "fields": ["label"]}] and not changes["renamed"]
+
+
+def test_yaml_export_is_block_style_and_keeps_the_content_hash(tiny_project, tmp_path):
+    with tiny_project.transaction() as conn:
+        cb.import_codebook(conn, BRIDGE, force=True)
+    text = cb.codebook_text(cb.project_codebook(conn), "yaml")
+    assert "codes:\n  - key: relationships\n    label: Building trusting relationships\n" in text
+    assert "{key:" not in text and "children: [" not in text
+    # token patterns stay on one line, as in codebooks/bridge.yaml
+    assert "        - [{LEMMA: {IN: [have, go, get]}}, {LIKE_NUM: true}" in text
+    assert max(len(line) for line in text.splitlines()) <= 120
+    path = tmp_path / "block.yaml"
+    path.write_text(text, encoding="utf-8")
+    assert cb.load_codebook_file(path).content_hash == cb.load_codebook_file(BRIDGE).content_hash
+    multi = cb.Codebook(name="m", description="line one\nline two", version_note=None,
+                        nodes=[{"key": "a", "label": "A", "definition": "first\nsecond"}], source_format="yaml")
+    written = cb.codebook_text(multi, "yaml")
+    assert "definition: |-\n      first\n      second" in written
+    path.write_text(written, encoding="utf-8")
+    assert cb.load_codebook_file(path).content_hash == multi.content_hash
+
+
+@pytest.mark.parametrize(("name", "fmt", "words"), [
+    ("cb2.csv", "yaml", "cb2.csv ends in .csv but --format is yaml"),
+    ("cb.yml", "xlsx", "cb.yml ends in .yml but --format is xlsx"),
+    ("cb.qdc", "md", "cb.qdc ends in .qdc but --format is md"),
+])
+def test_export_refuses_a_suffix_that_contradicts_the_format(tiny_project, tmp_path, name, fmt, words):
+    with pytest.raises(InputError, match=words):
+        cb.export_codebook(tiny_project.connect(), tmp_path / name, fmt)
+    assert not (tmp_path / name).exists()
+    assert cb.export_format_from_path("cb.yml", "yaml") == "yaml"
+    assert cb.export_format_from_path("cb.bin", "xlsx") == "xlsx"

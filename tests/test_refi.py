@@ -566,6 +566,38 @@ def test_qdc_namespace_variants_and_refusals(tmp_path):
         refi.read_qdc(tmp_path / "missing.qdc")
 
 
+def test_qdc_problems_name_the_file_once(tmp_path):
+    from qualcode import codebook as cb
+
+    path = tmp_path / "project.qdc"
+    path.write_text(project_xml("Tool", []), encoding="utf-8")
+    for broken, words in ((path, "the file is a REFI-QDA project, not a REFI-QDA codebook"),
+                          (tmp_path / "missing.qdc", "no such file")):
+        [problem] = cb.validate_codebook_file(broken)
+        assert str(problem) == f"{broken}: {problem.message}" and str(problem).count(broken.name) == 1
+        assert problem.message.startswith(words)
+    empty = tmp_path / "empty.qdc"
+    empty.write_text('<CodeBook xmlns="urn:QDA-XML:codebook:1.0"><Codes/></CodeBook>', encoding="utf-8")
+    [problem] = cb.validate_codebook_file(empty)
+    assert str(problem) == f"{empty}: the file has no codes; export the codebook again from the program that made it"
+
+
+def test_summaries_say_1_code_not_1_codes(tmp_path):
+    result = refi.RefiExportResult(path=tmp_path / "x.qdpx", documents=1, codes=1, coders=["anna"], cases=1,
+                                   variables=1, selections=1, codings=1)
+    [line] = result.summary_lines()
+    assert "1 document, 1 code, 1 case with 1 variable, 1 coding in 1 selection by anna" in line
+    many = refi.RefiExportResult(path=tmp_path / "x.qdpx", documents=2, codes=0, coders=[], cases=2,
+                                 variables=0, selections=2, codings=2)
+    assert "2 documents, 0 codes, 2 cases with 0 variables, 2 codings in 2 selections" in many.summary_lines()[0]
+    imported = refi.RefiImportResult(path=tmp_path / "x.qdpx", origin="Tool", counting="code points",
+                                     sources_skipped=[("a", "b")], attributes=1, selections=1, selections_verified=1)
+    summary = "\n".join(imported.summary_lines())
+    assert "1 source skipped" in summary and "with 1 attribute value." in summary
+    assert "from 1 text selection; 1 selection checked" in summary
+    assert refi.plural(1, "code") == "1 code" and refi.plural(2, "code") == "2 codes"
+
+
 # -- export ------------------------------------------------------------------------------------------
 
 def _add_codings(project: Project) -> None:

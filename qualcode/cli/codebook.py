@@ -39,7 +39,7 @@ def validate_command(file: FileArgument) -> None:
             out.print(f"[bold red]Error:[/] {problem}", highlight=False, soft_wrap=True)
         out.print(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in {file}", highlight=False)
         raise typer.Exit(1)
-    out.print(f"{file}: valid — {len(codebook.nodes)} codes, {codebook.rule_count()} rules"
+    out.print(f"{file}: valid — {_plural(len(codebook.nodes), 'code')}, {_plural(codebook.rule_count(), 'rule')}"
               f" (version {codebook.content_hash[:12]})", highlight=False, markup=False)
 
 
@@ -103,11 +103,20 @@ def show_command(
 
 
 @codebook_app.command("import")
-def import_command(file: FileArgument, project_dir: ProjectOption = None) -> None:
+def import_command(
+    file: FileArgument,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Import even if codes that carry codings become inactive (their codings are then"
+                        " no longer counted).")] = False,
+    project_dir: ProjectOption = None,
+) -> None:
     """Make a codebook file the project's current codebook (stored as a version keyed by its content).
 
-    Codes missing from the new file are kept as inactive, so existing codings
-    keep their code; importing the same content again changes nothing.
+    Codes are matched to the project's codes by GUID, then by key. Codes
+    missing from the new file are kept as inactive; if any of them carry
+    codings the import is refused unless --force. A .qdc file carries no
+    include, exclude, examples, memos or rules: matched codes keep their
+    stored ones. Importing the same content again changes nothing.
 
     Example:
 
@@ -120,13 +129,21 @@ def import_command(file: FileArgument, project_dir: ProjectOption = None) -> Non
     project = open_project(project_dir)
     try:
         with project.transaction() as conn:
-            result = import_codebook(conn, codebook)
+            result = import_codebook(conn, codebook, force=force)
     finally:
         project.close()
+    renamed = f" {result['renamed']} renamed (same GUID)," if result["renamed"] else ""
     notice(f"Imported '{result['name'] or file}' as codebook version {result['version_id']}"
-           f" ({result['content_hash'][:12]}): {result['codes']} codes, {result['rules']} rules;"
-           f" {result['added']} added, {result['updated']} updated, {result['reactivated']} reactivated,"
+           f" ({result['content_hash'][:12]}): {_plural(result['codes'], 'code')}, {_plural(result['rules'], 'rule')};"
+           f" {result['added']} added, {result['updated']} updated,{renamed} {result['reactivated']} reactivated,"
            f" {result['deactivated']} made inactive, {result['unchanged']} unchanged.")
+    if result["kept_stored_fields"]:
+        notice(f"A .{result['source_format']} file carries no include, exclude, examples, memos or rules:"
+               f" {_plural(result['kept_stored_fields'], 'code')} kept the stored ones.")
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
 @codebook_app.command("export")
@@ -243,7 +260,8 @@ def rename_command(
             result = rename_code(conn, old, new, label=label)
     finally:
         project.close()
-    notice(f"Renamed {result['old']} to {result['new']} ('{result['label']}'); {result['codings']} codings follow it.")
+    notice(f"Renamed {result['old']} to {result['new']} ('{result['label']}');"
+           f" {_plural(result['codings'], 'coding')} {'follows' if result['codings'] == 1 else 'follow'} it.")
 
 
 @codebook_app.command("merge")
@@ -271,8 +289,9 @@ def merge_command(
     finally:
         project.close()
     notice(f"Merged {', '.join(result['sources'])} into {result['into']}"
-           f"{' (new code)' if result['created'] else ''}: {result['codings_moved']} codings and"
-           f" {result['decisions_moved']} decisions moved, {result['duplicates_dropped']} duplicate codings dropped.")
+           f"{' (new code)' if result['created'] else ''}: {_plural(result['codings_moved'], 'coding')} and"
+           f" {_plural(result['decisions_moved'], 'decision')} moved,"
+           f" {_plural(result['duplicates_dropped'], 'duplicate coding')} dropped.")
 
 
 def register(app: typer.Typer) -> None:
