@@ -24,8 +24,12 @@ unit (sentence, paragraph or turn) with origin ``rule``, the codebook version,
 and a ``detail`` saying which rule matched which words (``rule``, ``kind``,
 ``matched``, ``start``, ``end`` of the first match, the ``unit`` key, and
 ``matches`` listing up to 20 when there are several). A run replaces the
-coder's earlier rule codings (in the documents it covers) in one transaction;
-codings made by hand or imported are never touched.
+coder's earlier rule codings (in the documents it covers) in one transaction,
+but a coding it makes again (same code, document, start and end) is kept with
+its id — so ``codings explain ID`` and exemplar marks stay with their passage —
+and only updated (detail, codebook version); only codings no longer produced
+are deleted and only new ones inserted. Codings made by hand or imported are
+never touched.
 """
 
 from __future__ import annotations
@@ -65,6 +69,12 @@ class ApplyResult:
     codings_added: int
     codings_replaced: int
     seconds: float
+    # codings_added counts every coding the run makes; of those, codings_new were not there before and
+    # codings_kept were (same coder, code, document, start, end) and keep their ids. codings_removed are
+    # earlier rule codings no longer produced; codings_replaced = kept + removed (the earlier ones).
+    codings_new: int = 0
+    codings_kept: int = 0
+    codings_removed: int = 0
     summary: list[dict] = field(default_factory=list)
 
     def summary_frame(self):
@@ -266,7 +276,7 @@ def select_documents(conn: sqlite3.Connection, documents: str | Iterable[str] | 
               if any(fnmatch.fnmatchcase(name, p) or fnmatch.fnmatchcase(Path(name).stem, p) for p in patterns)]
     if not chosen:
         raise InputError(f"no document matches {', '.join(repr(p) for p in patterns)};"
-                         " 'qualcode respondents' lists the documents")
+                         " 'qualcode documents' lists them")
     return chosen
 
 
@@ -437,6 +447,8 @@ def apply_codebook(
     if dry_run:
         from qualcode.codebook import current_version_id
 
+        _dry_run_plan(conn, result, coder, None if documents is None else document_ids, hits, unit_spans)
+
         if loaded is None:
             result.version_id = current_version_id(conn)
         else:
@@ -447,36 +459,55 @@ def apply_codebook(
         return result
 
     with project.transaction() as conn:
+        coder_id = store.get_or_create_coder(conn, coder)
         if loaded is not None:
-            version_id = import_codebook(conn, loaded)["version_id"]
+            # this coder's rule codings of codes the file drops are replaced below, so they do not
+            # make the import refuse; anyone else's codings of those codes do
+            version_id = import_codebook(conn, loaded, replacing_rule_codings=(
+                coder_id, None if documents is None else document_ids))["version_id"]
         else:
             from qualcode.codebook import current_version_id
 
             version_id = current_version_id(conn)
         code_ids = {key: node.code_id for key, node in load_tree(conn).by_key.items()}
-        coder_id = store.get_or_create_coder(conn, coder)
-        replaced = delete_codings(conn, coder_id, origins=["rule"],
-                                  document_ids=None if documents is None else document_ids)
         conn.executemany("INSERT OR IGNORE INTO sentences (unit_id, start, end) VALUES (?, ?, ?)", new_sentences)
         # Written directly rather than through codings.add_codings: every span is a stored unit (or a
         # sentence inside one), so its checks cannot fail, and for a large corpus they cost as much as
         # the matching. Chunks keep the JSON of every detail from being in memory at once.
         encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
         created = store.now()
+        earlier = _earlier_rule_codings(conn, coder_id, None if documents is None else document_ids)
+        produced: set[tuple[int, int, int, int]] = set()
+        removed_ids: list[int] = []
 
-        def rows():
+        def detail_of(unit_key: str, matches: list) -> str:
+            first = matches[0]
+            detail = {"rule": first[0], "kind": first[1], "matched": first[2], "start": first[3],
+                      "end": first[4], "unit": unit_key}
+            if len(matches) > 1:
+                detail["matches"] = [{"rule": m[0], "kind": m[1], "matched": m[2], "start": m[3], "end": m[4]}
+                                     for m in matches]
+            return encode(detail)
+
+        def new_rows():
             for (unit_key, key), matches in hits.items():  # readers order codings themselves
                 document_id, start, end, _ = unit_spans[unit_key]
-                first = matches[0]
-                detail = {"rule": first[0], "kind": first[1], "matched": first[2], "start": first[3],
-                          "end": first[4], "unit": unit_key}
-                if len(matches) > 1:
-                    detail["matches"] = [{"rule": m[0], "kind": m[1], "matched": m[2], "start": m[3], "end": m[4]}
-                                         for m in matches]
-                yield (coder_id, code_ids[key], document_id, start, end, "rule", version_id, encode(detail), created)
+                identity = (code_ids[key], document_id, start, end)
+                produced.add(identity)
+                if identity in earlier:
+                    continue
+                yield (coder_id, code_ids[key], document_id, start, end, "rule", version_id,
+                       detail_of(unit_key, matches), created)
+
+        def kept_rows():
+            for (unit_key, key), matches in hits.items():
+                document_id, start, end, _ = unit_spans[unit_key]
+                coding_ids = earlier.get((code_ids[key], document_id, start, end))
+                if coding_ids:
+                    yield (version_id, detail_of(unit_key, matches), coding_ids[0])
 
         written = 0
-        pending = rows()
+        pending = new_rows()
         while True:
             chunk = list(islice(pending, 5000))
             if not chunk:
@@ -485,13 +516,60 @@ def apply_codebook(
                 "INSERT INTO codings (coder_id, code_id, document_id, start, end, origin, codebook_version_id,"
                 " detail, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", chunk)
             written += len(chunk)
+        kept = 0
+        pending = kept_rows()
+        while True:
+            chunk = list(islice(pending, 5000))
+            if not chunk:
+                break
+            conn.executemany("UPDATE codings SET codebook_version_id = ?, detail = ? WHERE coding_id = ?", chunk)
+            kept += len(chunk)
+        for identity, coding_ids in earlier.items():
+            # a repeated identical coding (there should be none) goes too: one per span is enough
+            removed_ids.extend(coding_ids if identity not in produced else coding_ids[1:])
+        if removed_ids:
+            delete_codings(conn, coder_id, coding_ids=removed_ids)
         store.record_history(conn, "apply", coder=coder, unit=unit, version_id=version_id,
-                             content_hash=content_hash, documents=len(chosen), codings=written, replaced=replaced,
-                             model=model)
+                             content_hash=content_hash, documents=len(chosen), codings=len(hits), added=written,
+                             removed=len(removed_ids), kept=kept, model=model)
     result.version_id = version_id
-    result.codings_replaced = replaced
+    result.codings_replaced = len(removed_ids) + kept
+    result.codings_new = written
+    result.codings_removed = len(removed_ids)
+    result.codings_kept = kept
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _dry_run_plan(conn: sqlite3.Connection, result: ApplyResult, coder: str, document_ids: list[int] | None,
+                  hits: dict, unit_spans: dict) -> None:
+    """Fill in how many codings a run would add, keep and remove (codes matched by key)."""
+    row = conn.execute("SELECT coder_id FROM coders WHERE name = ?", (coder,)).fetchone()
+    earlier = _earlier_rule_codings(conn, row[0], document_ids) if row else {}
+    code_ids = {key: code_id for code_id, key in conn.execute("SELECT code_id, key FROM codes")}
+    produced = set()
+    for unit_key, key in hits:
+        document_id, start, end, _ = unit_spans[unit_key]
+        produced.add((code_ids.get(key), document_id, start, end))
+    result.codings_kept = sum(1 for identity in produced if identity in earlier)
+    result.codings_new = len(produced) - result.codings_kept
+    result.codings_removed = sum(len(ids) if identity not in produced else len(ids) - 1
+                                 for identity, ids in earlier.items())
+    result.codings_replaced = result.codings_removed + result.codings_kept
+
+
+def _earlier_rule_codings(conn: sqlite3.Connection, coder_id: int,
+                          document_ids: list[int] | None) -> dict[tuple[int, int, int, int], list[int]]:
+    """The coder's rule codings: ``{(code_id, document_id, start, end): [coding ids, oldest first]}``."""
+    sql = "SELECT coding_id, code_id, document_id, start, end FROM codings WHERE coder_id = ? AND origin = 'rule'"
+    params: list = [coder_id]
+    if document_ids is not None:
+        sql += " AND document_id IN (SELECT value FROM json_each(?))"
+        params.append(json.dumps(document_ids))
+    earlier: dict[tuple[int, int, int, int], list[int]] = {}
+    for coding_id, code_id, document_id, start, end in conn.execute(sql + " ORDER BY coding_id", params):
+        earlier.setdefault((code_id, document_id, start, end), []).append(coding_id)
+    return earlier
 
 
 def _summary(nodes: list[dict], rules: RuleSet, hits: dict, unit_spans: dict) -> list[dict]:

@@ -208,9 +208,45 @@ def test_rerun_replaces_only_this_coders_rule_codings(tiny_project):
     conn = tiny_project.connect()
     after = codings.load_codings(conn, coders=["auto"], origins=["rule"])
     assert result.codings_replaced == len(before) == len(after) == 9
-    assert not before & {c.coding_id for c in after}
+    # the same codings again: kept with their ids, nothing added or removed
+    assert before == {c.coding_id for c in after}
+    assert (result.codings_new, result.codings_kept, result.codings_removed) == (0, 9, 0)
     assert len(codings.load_codings(conn, coders=["auto"], origins=["manual"])) == 1
     assert len(codings.load_codings(conn, coders=["A"])) == 1
+
+
+def test_rerun_with_a_changed_codebook_keeps_unchanged_codings_and_their_exemplar_marks(tiny_project, tmp_path):
+    apply_codebook(tiny_project, SMALL)
+    conn = tiny_project.connect()
+    first = codings.load_codings(conn, coders=["auto"])
+    toll = [c for c in first if c.code_key == "work.toll"]
+    kept_codings = [c for c in first if c.code_key != "work.toll"]
+    assert toll and kept_codings
+    marked = kept_codings[0]
+    with tiny_project.transaction() as conn:
+        conn.execute("INSERT INTO exemplars (coding_id, marked_at) VALUES (?, ?)", (marked.coding_id, store.now()))
+    # work.toll loses its rules; sup.peer gains the phrase "caseload" (new codings)
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(SMALL.read_text(encoding="utf-8")
+                       .replace("          phrases: [take it home, burn out]\n          regex: ['\\bdon''t sleep\\b']\n", "")
+                       .replace("phrases: [each other]", "phrases: [each other, caseload]"), encoding="utf-8")
+    assert "burn out" not in changed.read_text(encoding="utf-8")
+    result = apply_codebook(tiny_project, changed)
+    conn = tiny_project.connect()
+    after = codings.load_codings(conn, coders=["auto"])
+    by_id = {c.coding_id: c for c in after}
+    # unchanged codings keep their ids (and their passage); the exemplar mark survives
+    for coding in kept_codings:
+        assert (by_id[coding.coding_id].code_key, by_id[coding.coding_id].start) == (coding.code_key, coding.start)
+    assert [r[0] for r in conn.execute("SELECT coding_id FROM exemplars")] == [marked.coding_id]
+    assert not {c.coding_id for c in toll} & set(by_id)
+    new = [c for c in after if c.coding_id not in {k.coding_id for k in first}]
+    assert new and {c.code_key for c in new} == {"sup.peer"}
+    assert (result.codings_new, result.codings_kept, result.codings_removed) == (
+        len(new), len(kept_codings), len(toll))
+    assert result.codings_added == len(after)
+    # every kept coding now records the new codebook version
+    assert {c.codebook_version_id for c in after} == {result.version_id}
 
 
 def test_documents_pattern_limits_the_run_and_the_replacement(tiny_project):
@@ -221,7 +257,7 @@ def test_documents_pattern_limits_the_run_and_the_replacement(tiny_project):
     assert result.documents == 1 and result.codings_replaced == 3
     now = codings.load_codings(conn, coders=["auto"])
     assert kept <= {c.coding_id for c in now} and len(now) == 9
-    with pytest.raises(InputError, match="no document matches 'XX\\*'"):
+    with pytest.raises(InputError, match="no document matches 'XX\\*'; 'qualcode documents' lists them"):
         apply_codebook(tiny_project, documents="XX*")
 
 
@@ -230,6 +266,12 @@ def test_dry_run_writes_nothing(tiny_project):
     before = snapshot(conn)
     result = apply_codebook(tiny_project, SMALL, dry_run=True)
     assert result.dry_run and result.codings_added == 9 and result.version_id is None
+    assert (result.codings_new, result.codings_kept, result.codings_removed) == (9, 0, 0)
+    assert snapshot(conn) == before
+    apply_codebook(tiny_project, SMALL)
+    before = snapshot(conn)
+    again = apply_codebook(tiny_project, dry_run=True)
+    assert (again.codings_new, again.codings_kept, again.codings_removed) == (0, 9, 0)
     assert snapshot(conn) == before
 
 
@@ -366,3 +408,25 @@ def test_regex_only_codebooks_work_in_a_language_without_lemma_tables(tmp_path):
         with pytest.raises(InputError, match="no lookup lemmatizer data for language 'fi'"):
             apply_codebook(project, phrases)
         assert snapshot(project.connect()) == before
+
+
+def test_apply_with_a_codebook_that_drops_codes_refuses_only_for_codings_it_does_not_replace(tiny_project, tmp_path):
+    apply_codebook(tiny_project, SMALL)
+    conn = tiny_project.connect()
+    assert any(c.code_key == "sup.peer" for c in codings.load_codings(conn, coders=["auto"]))
+    smaller = tmp_path / "smaller.yaml"
+    smaller.write_text(SMALL.read_text(encoding="utf-8").split("      - key: sup.peer")[0], encoding="utf-8")
+    # only auto's own rule codings carry sup.peer: they are replaced, so the run goes ahead
+    result = apply_codebook(tiny_project, smaller)
+    assert not any(c.code_key == "sup.peer" for c in codings.load_codings(conn, coders=["auto"]))
+    assert result.codings_removed > 0
+    # a person's coding of a code the file drops stops the run, and nothing changes
+    apply_codebook(tiny_project, SMALL)
+    with tiny_project.transaction() as conn:
+        person = store.get_or_create_coder(conn, "A")
+        codings.add_codings(conn, [{"coder_id": person, "code_id": cb.load_tree(conn).node("sup.peer").code_id,
+                                    "document_id": 1, "start": 0, "end": 5, "origin": "manual"}])
+    before = snapshot(conn)
+    with pytest.raises(InputError, match=r"inactive: sup\.peer \(1\); 1 coding would no longer be counted"):
+        apply_codebook(tiny_project, smaller)
+    assert snapshot(conn) == before

@@ -45,7 +45,7 @@ def test_apply_a_codebook_file_prints_the_summary(project_dir):
     assert result.exit_code == 0, result.output
     rows = {r["code"]: r for r in json.loads(result.stdout)}
     assert (rows["work.caseload"]["units"], rows["work.caseload"]["respondents"]) == (3, 2)
-    assert "Replaced 0 earlier rule codings of 'auto'" in result.stderr
+    assert "Rule codings of 'auto': 9 new, 0 unchanged (ids kept), 0 removed (no longer made)" in result.stderr
     stored = rule_codings(project_dir)
     assert len(stored) == sum(r["units"] for r in rows.values())
     with Project.find(project_dir) as project:
@@ -132,3 +132,42 @@ def test_a_model_that_is_not_installed_is_refused(project_dir):
     assert result.exit_code == 1
     assert "the spaCy pipeline 'xx_not_a_pipeline' is not installed" in " ".join(result.stderr.split())
     assert state(project_dir) == before
+
+
+def test_rerun_keeps_the_ids_of_unchanged_codings_and_says_so(project_dir):
+    assert run("apply", FIXTURES / "small.yaml", "-p", project_dir).exit_code == 0
+    first = {c.coding_id: (c.code_key, c.document, c.start, c.end) for c in rule_codings(project_dir)}
+    again = run("apply", "-p", project_dir)
+    assert again.exit_code == 0, again.output
+    assert "Rule codings of 'auto': 0 new, 9 unchanged (ids kept), 0 removed (no longer made)" in again.stderr
+    assert {c.coding_id: (c.code_key, c.document, c.start, c.end) for c in rule_codings(project_dir)} == first
+    explained = run("codings", "explain", min(first), "--format", "json", "-p", project_dir)
+    info = json.loads(explained.stdout)
+    assert (info["code"], info["document"], info["start"], info["end"]) == first[min(first)]
+
+
+def test_dry_run_says_so_in_the_title_and_writes_nothing(project_dir):
+    before = state(project_dir)
+    result = run("apply", FIXTURES / "small.yaml", "--dry-run", "-p", project_dir)
+    assert result.exit_code == 0, result.output
+    out = " ".join(result.stdout.split())
+    assert "Dry run of codebook 'Tiny test codebook' (nothing written)" in out
+    assert "applied" not in out and "auto would make 9 codings by sentence in 3 documents" in out
+    assert "Dry run: nothing was written. Rule codings of 'auto' would be: 9 new, 0 unchanged" in result.stderr
+    assert state(project_dir) == before
+
+
+def test_documents_pattern_without_a_match_points_at_the_documents_command(project_dir):
+    before = state(project_dir)
+    result = run("apply", FIXTURES / "small.yaml", "--documents", "XX*", "-p", project_dir)
+    assert result.exit_code == 1
+    assert "Error: no document matches 'XX*'; 'qualcode documents' lists them" in result.stderr
+    assert state(project_dir) == before
+
+
+def test_a_single_coding_and_document_are_not_pluralised(project_dir, tmp_path):
+    one = tmp_path / "one.yaml"
+    one.write_text("codes:\n  - key: vac\n    label: Vacancy\n    rules: {phrases: [vacancy]}\n", encoding="utf-8")
+    result = run("apply", one, "--documents", "TL*", "--dry-run", "-p", project_dir)
+    assert result.exit_code == 0, result.output
+    assert "auto would make 1 coding by sentence in 1 document " in " ".join(result.stdout.split())

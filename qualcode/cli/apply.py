@@ -30,9 +30,10 @@ def apply(
     """Apply a codebook's rules (phrases, token patterns, regex) to respondent speech as one coder.
 
     Each match codes its sentence (or --unit paragraph / turn) with origin
-    'rule'. Running again replaces this coder's earlier rule codings; codings
-    made by hand or imported are never touched. Prints, per code, the units
-    coded and the respondents they come from.
+    'rule'. Running again replaces this coder's earlier rule codings: codings
+    made again keep their ids (and exemplar marks), codings no longer made are
+    removed; codings made by hand or imported are never touched. Prints, per
+    code, the units coded and the respondents they come from.
 
     Example:
 
@@ -69,14 +70,23 @@ def apply(
         project.close()
     table = result.summary_frame()
     what = "would make" if dry_run else "made"
-    caption = (f"{result.coder} {what} {result.codings_added} codings by {result.unit} in {result.documents} documents"
+    caption = (f"{result.coder} {what} {_plural(result.codings_added, 'coding')} by {result.unit} in"
+               f" {_plural(result.documents, 'document')}"
                f" ({result.tokens:,} tokens, {result.seconds:.1f} s)")
-    render_table(table, fmt, title=f"Codebook '{result.codebook_name or 'current'}' applied", caption=caption)
+    name = result.codebook_name or "current"
+    title = f"Dry run of codebook '{name}' (nothing written)" if dry_run else f"Codebook '{name}' applied"
+    render_table(table, fmt, title=title, caption=caption)
+    changes = (f"{result.codings_new} new, {result.codings_kept} unchanged (ids kept),"
+               f" {result.codings_removed} removed (no longer made)")
     if dry_run:
-        notice("Dry run: nothing was written.")
+        notice(f"Dry run: nothing was written. Rule codings of '{result.coder}' would be: {changes}.")
     else:
-        notice(f"Replaced {result.codings_replaced} earlier rule codings of '{result.coder}';"
-               f" codebook version {result.version_id}. 'qualcode codings explain ID' shows why a coding was made.")
+        notice(f"Rule codings of '{result.coder}': {changes}; codebook version {result.version_id}."
+               " 'qualcode codings explain ID' shows why a coding was made.")
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
 def register(app: typer.Typer) -> None:
