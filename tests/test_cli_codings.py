@@ -60,6 +60,22 @@ def test_list_unknown_coder_or_code_is_an_error(project_dir):
     assert result.exit_code == 1 and "no code 'nothing'" in result.stderr
 
 
+def test_list_unknown_respondent_or_document_is_an_error_naming_the_known_ones(project_dir):
+    result = run("codings", "list", "--respondent", "SF99", "-p", project_dir)
+    assert result.exit_code == 1 and result.stdout == ""
+    assert "Error: no respondent 'SF99' in this project (known respondents: SF1, SF2, TL1)" in result.stderr
+    result = run("codings", "list", "--document", "nope.txt", "-p", project_dir)
+    assert result.exit_code == 1 and result.stdout == ""
+    assert "Error: no document 'nope.txt' in this project (known documents: SF1.txt, SF2.txt, TL1.txt)" in result.stderr
+    # respondents match without regard to case, as the listing does; one known and one unknown is still an error
+    lower = run("codings", "list", "--respondent", "sf2", "--format", "json", "-p", project_dir)
+    assert lower.exit_code == 0 and {r["respondent"] for r in json.loads(lower.stdout)} == {"SF2"}
+    mixed = run("codings", "list", "--respondent", "SF2", "--respondent", "XX", "-p", project_dir)
+    assert mixed.exit_code == 1 and "no respondent 'XX'" in mixed.stderr
+    single = run("codings", "list", "--coder", "A", "-p", project_dir)
+    assert single.exit_code == 0 and "1 coding" in single.stdout and "1 codings" not in single.stdout
+
+
 def test_explain_a_rule_coding(project_dir):
     rows = json.loads(run("codings", "list", "--code", "work.caseload", "--respondent", "SF1", "--format", "json",
                           "-p", project_dir).stdout)

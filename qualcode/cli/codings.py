@@ -46,13 +46,32 @@ def list_command(
 
             for name in coder:
                 coder_id(conn, name)  # an unknown coder is an error, not an empty list
+        if respondent:
+            _check_known(conn, respondent, "SELECT respondent_id FROM respondents", "respondent",
+                         "'qualcode respondents' lists them", casefold=True)
+        if document:
+            _check_known(conn, document, "SELECT name FROM documents", "document", "'qualcode documents' lists them")
         table = codings_table(conn, coders=coder, code=code, respondents=respondent, documents=document)
     finally:
         project.close()
     if fmt == "table":  # a terminal is narrow: offsets and long rules go to csv/json only
         table = table[["id", "coder", "code", "respondent", "document", "origin", "rule", "text"]].copy()
         table["rule"] = table["rule"].map(lambda rule: rule if len(rule) <= 28 else rule[:27] + "…")
-    render_table(table, fmt, title="Codings", caption=f"{len(table)} codings")
+    render_table(table, fmt, title="Codings", caption=f"{len(table)} coding{'' if len(table) == 1 else 's'}")
+
+
+def _check_known(conn, wanted: list[str], sql: str, what: str, hint: str, casefold: bool = False) -> None:
+    """An unknown respondent or document is an error naming the known ones, not an empty list."""
+    from qualcode.errors import NotFound
+
+    known = sorted({row[0] for row in conn.execute(sql)})
+    fold = (lambda v: v.casefold()) if casefold else (lambda v: v)
+    folded = {fold(k) for k in known}
+    for name in wanted:
+        if fold(name) not in folded:
+            shown = ", ".join(known[:20]) + (f" … ({len(known)} in all; {hint})" if len(known) > 20 else "")
+            listing = f"known {what}s: {shown}" if known else f"the project has no {what}s yet"
+            raise NotFound(f"no {what} '{name}' in this project ({listing})")
 
 
 @codings_app.command("explain")
