@@ -1161,7 +1161,8 @@ def import_file(
                 result.message = "already imported (same content)"
                 if differs:
                     result.message += ("; the current settings (speaker map, interviewer labels, id rule,"
-                                       f" --respondent) read it differently: run `qualcode import --replace {path}` to apply them")
+                                       " --respondent) read it differently: run"
+                                       f" `qualcode import --replace {path}` to apply them")
                 return result
         else:
             parsed = parse()

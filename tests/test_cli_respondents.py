@@ -172,7 +172,8 @@ def test_assign_a_document_and_a_speaker(project_dir):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["FG1.txt", "SF3", "--speaker", "Anna"], "FG1.txt: 1 unit(s) already belong to SF1; add --force to reassign to SF3"),
+    (["FG1.txt", "SF3", "--speaker", "Anna"],
+     "FG1.txt: 1 unit(s) already belong to SF1; add --force to reassign to SF3"),
     (["SF1.txt", "SF3"], "SF1.txt: the document belongs to SF1; add --force to reassign to SF3, or name one speaker"
                          " with --speaker LABEL"),
     (["FG9.txt", "SF3"], "no document 'FG9.txt' in the project; 'qualcode documents' lists them"),

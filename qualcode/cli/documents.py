@@ -48,7 +48,8 @@ def documents_command(fmt: FormatOption = "table", project_dir: ProjectOption = 
     render_table(shown, fmt, title="Documents",
                  caption="words: all speech; respondent words: respondent speech only; sha256: first 12 hex digits")
     if len(unattributed):
-        shown_names = ", ".join(unattributed[:5]) + (f" and {len(unattributed) - 5} more" if len(unattributed) > 5 else "")
+        more = f" and {len(unattributed) - 5} more" if len(unattributed) > 5 else ""
+        shown_names = ", ".join(unattributed[:5]) + more
         notice(f"{len(unattributed)} document(s) have respondent speech that belongs to no respondent ({shown_names});"
                " 'qualcode respondents assign DOCUMENT RESPONDENT_ID' attributes them.")
 

@@ -166,7 +166,8 @@ def assign_summary(result) -> str:
     if result.units_changed:
         line += f" ({result.units_changed} reassigned from another respondent)"
     if document_changed:
-        line += f"; document respondent: {result.previous_document_respondent or 'none'} → {result.document_respondent}"
+        before = result.previous_document_respondent or "none"
+        line += f"; document respondent: {before} → {result.document_respondent}"
     return line + "."
 
 
