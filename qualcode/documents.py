@@ -94,7 +94,7 @@ def get_document(conn: sqlite3.Connection, name_or_id: str | int) -> Document:
         (name_or_id,),
     ).fetchone()
     if row is None:
-        raise NotFound(f"no document '{name_or_id}' in the project; 'qualcode respondents' lists the documents")
+        raise NotFound(f"no document '{name_or_id}' in the project; 'qualcode documents' lists them")
     return Document(*row)
 
 
