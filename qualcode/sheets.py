@@ -349,7 +349,8 @@ def export_sheet(
             _write_workbook(tmp, tree, code_keys, units, marks, meta)
         store.record_history(conn, "sheet export", coder=coder_name, path=str(out), units=len(units),
                              codes=len(code_keys), sample_id=sample_id, fraction=sample,
-                             seed=seed if sample is not None else None, by=by if sample is not None else None)
+                             seed=seed if sample is not None else None, by=by if sample is not None else None,
+                             replaced_sample_id=replaced)
     from natsort import natsorted
 
     return SheetExportResult(
@@ -865,6 +866,7 @@ def import_sheet(project, path: Path | str, coder: str, *, force_coder: bool = F
             for unit_key, code_key in new_pairs
         ])
         sample_id = _sample_for(conn, coder_id, meta)
+        dropped = 0
         if sample_id is not None:
             # The sample that came back is the coder's sample: units handed out on a sheet of another
             # sample (never imported, or superseded) no longer count as coded by this coder.
@@ -888,7 +890,7 @@ def import_sheet(project, path: Path | str, coder: str, *, force_coder: bool = F
             result.notes.append(f"the sheet was exported for '{exported_for}' and imported as '{coder_name}'")
         store.record_history(conn, "sheet import", coder=coder_name, path=str(path), units=len(sheet_units),
                              added=result.added, removed=result.removed, kept=result.kept,
-                             exported_for=exported_for)
+                             exported_for=exported_for, sample_id=sample_id, dropped_assignments=dropped)
     return result
 
 
