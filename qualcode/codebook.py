@@ -1176,7 +1176,8 @@ def rekey_by_guid(codebook: Codebook, key_by_guid: dict[str, str], taken: set[st
     return dataclass_replace(codebook, nodes=nodes)
 
 
-def _plan_import(existing: CodeTree, codebook: Codebook) -> tuple[Codebook, dict[int, str], int]:
+def _plan_import(conn: sqlite3.Connection, existing: CodeTree,
+                 codebook: Codebook) -> tuple[Codebook, dict[int, str], int]:
     """Match the file's nodes to stored codes by GUID before keys are compared.
 
     Returns the codebook to store (a keyless one re-keyed, with the stored
@@ -1191,15 +1192,24 @@ def _plan_import(existing: CodeTree, codebook: Codebook) -> tuple[Codebook, dict
     if codebook.source_format in KEYLESS_FORMATS:
         codebook = rekey_by_guid(codebook, {g: n.key for g, n in by_guid.items()}, set(existing.by_key))
         nodes = []
+        matched = 0
         for node in codebook.nodes:
             stored = existing.by_key.get(node["key"])
             if stored is not None and _normal_guid(stored.guid) == _normal_guid(node["guid"]):
+                matched += 1
                 old = _node_from_tree(existing, node["key"])
                 if any(old[f] for f in UNCARRIED_FIELDS):
                     kept += 1
                 node = {**node, **{f: old[f] for f in UNCARRIED_FIELDS}}
             nodes.append(node)
-        return dataclass_replace(codebook, nodes=nodes), renames, kept
+        changes: dict = {"nodes": nodes}
+        version_id = current_version_id(conn)
+        if matched and version_id is not None:
+            # the same codebook come back: keep its name and notes (a .qdc has only its file name)
+            current = load_version(conn, version_id)
+            changes.update(name=current.name, description=current.description, version_note=current.version_note,
+                           language=current.language)
+        return dataclass_replace(codebook, **changes), renames, kept
     file_keys = set(codebook.keys())
     for node in codebook.nodes:
         stored = by_guid.get(_normal_guid(node["guid"]))
@@ -1231,7 +1241,7 @@ def import_codebook(conn: sqlite3.Connection, path_or_codebook: Path | str | Cod
     """
     codebook = path_or_codebook if isinstance(path_or_codebook, Codebook) else load_codebook_file(path_or_codebook)
     existing = load_tree(conn, include_inactive=True)
-    codebook, renames, kept = _plan_import(existing, codebook)
+    codebook, renames, kept = _plan_import(conn, existing, codebook)
     key_after = {n.code_id: renames.get(n.code_id, n.key) for n in existing.by_key.values()}
     new_keys = set(codebook.keys())
     gone = [n for n in existing.by_key.values() if n.active and key_after[n.code_id] not in new_keys]

@@ -590,6 +590,10 @@ def test_qdc_round_trip_keeps_keys_rules_and_counts(tiny_project, tmp_path):
     assert tree_after.node("rel.continuity").examples == tree_before.node("rel.continuity").examples
     assert cb.project_codebook(conn).rule_count() == cb.load_codebook_file(BRIDGE).rule_count() > 0
     assert compute_counts(conn, coder="A").table[["key", "n", "units"]].values.tolist() == counts_before
+    # the same codebook come back keeps its name, and importing it again reuses the version
+    assert result["name"] == "Bridge care-coordination study"
+    with tiny_project.transaction() as conn:
+        assert cb.import_codebook(conn, path)["version_id"] == result["version_id"]
 
 
 def test_qdc_guids_match_case_insensitively_and_new_codes_are_added(tiny_project, tmp_path):
