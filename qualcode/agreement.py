@@ -743,7 +743,7 @@ def write_chart(result: AgreementResult, path, *, force: bool = False, threshold
     """A horizontal bar chart of per-code κ (with CI whiskers when computed) as PNG, SVG or PDF.
 
     The layout is constrained (matplotlib arranges title, labels and legend
-    so none is cut off or overlaps): the title sits above the plot, the
+    so none is cut off or overlaps): the title, wrapped, sits above the plot, the
     threshold legend below the x-axis label, and a note on codes with
     undefined κ is a second line of that label.
     """
@@ -783,7 +783,11 @@ def write_chart(result: AgreementResult, path, *, force: bool = False, threshold
     if undefined:
         xlabel += f"\n{undefined} code(s) with undefined κ not shown"
     axes.set_xlabel(xlabel)
-    axes.set_title(f"Agreement between {result.coder_a} and {result.coder_b}", fontsize=10, loc="left")
+    # across the whole figure from its left edge, wrapped, so a long pair of coder names is not cut off
+    import textwrap
+
+    figure.suptitle(textwrap.fill(f"Agreement between {result.coder_a} and {result.coder_b}", 75),
+                    x=0.01, ha="left", fontsize=10)
     axes.spines[["top", "right"]].set_visible(False)
     if threshold is not None:
         axes.axvline(threshold, color="#C44E52", linestyle="--", linewidth=1, label=f"threshold κ = {threshold:g}")

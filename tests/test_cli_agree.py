@@ -182,7 +182,7 @@ def test_chart_legend_title_and_axis_label_fit_without_overlap(coded, tmp_path, 
     figure = figures[0]
     renderer = figure.canvas.get_renderer()
     axes = figure.axes[0]
-    title = axes.title.get_window_extent(renderer)
+    title = figure._suptitle.get_window_extent(renderer)
     legend = figure.legends[0].get_window_extent(renderer)
     xlabel = axes.xaxis.label.get_window_extent(renderer)
     page = figure.bbox
