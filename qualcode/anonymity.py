@@ -1148,6 +1148,8 @@ def locate_findings(
     ``SF4.txt (as stored) line 41, column 256; unit SF4.txt#12``. ``units`` are the stored paragraphs'
     (start, end) in order, for the unit key. Each row also keeps the stored-text ``start`` and ``end``.
     """
+    if not findings:
+        return []  # most documents: no need to read the source file again
     view = _source_view(source, source_format, name) if source is not None else None
     positions = _align(text, findings, view.text) if view is not None else [None] * len(findings)
     units = sorted(units or [])
