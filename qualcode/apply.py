@@ -506,24 +506,12 @@ def apply_codebook(
                 if coding_ids:
                     yield (version_id, detail_of(unit_key, matches), coding_ids[0])
 
-        written = 0
-        pending = new_rows()
-        while True:
-            chunk = list(islice(pending, 5000))
-            if not chunk:
-                break
-            conn.executemany(
-                "INSERT INTO codings (coder_id, code_id, document_id, start, end, origin, codebook_version_id,"
-                " detail, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", chunk)
-            written += len(chunk)
-        kept = 0
-        pending = kept_rows()
-        while True:
-            chunk = list(islice(pending, 5000))
-            if not chunk:
-                break
-            conn.executemany("UPDATE codings SET codebook_version_id = ?, detail = ? WHERE coding_id = ?", chunk)
-            kept += len(chunk)
+        written = _execute_in_chunks(
+            conn,
+            "INSERT INTO codings (coder_id, code_id, document_id, start, end, origin, codebook_version_id,"
+            " detail, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", new_rows())
+        kept = _execute_in_chunks(
+            conn, "UPDATE codings SET codebook_version_id = ?, detail = ? WHERE coding_id = ?", kept_rows())
         for identity, coding_ids in earlier.items():
             # a repeated identical coding (there should be none) goes too: one per span is enough
             removed_ids.extend(coding_ids if identity not in produced else coding_ids[1:])
@@ -539,6 +527,21 @@ def apply_codebook(
     result.codings_kept = kept
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _execute_in_chunks(conn: sqlite3.Connection, sql: str, rows: Iterable[tuple], size: int = 5000) -> int:
+    """Run ``sql`` for every row, a chunk at a time, so a large corpus's rows are never all in memory at once.
+
+    Returns how many rows were executed.
+    """
+    pending = iter(rows)
+    done = 0
+    while True:
+        chunk = list(islice(pending, size))
+        if not chunk:
+            return done
+        conn.executemany(sql, chunk)
+        done += len(chunk)
 
 
 def _dry_run_plan(conn: sqlite3.Connection, result: ApplyResult, coder: str, document_ids: list[int] | None,
