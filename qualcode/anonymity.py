@@ -1061,14 +1061,19 @@ def _source_view(data: bytes, source_format: str, name: str) -> _SourceView | No
 
 
 def _caption_view(cues) -> _SourceView:
-    """Caption lines cleaned as the importer cleans them (tags, entities, repeated rolling lines dropped);
-    a voice tag's speaker stands before its line as in the stored text."""
+    """Caption lines cleaned as the importer cleans them (tags, entities, repeated rolling lines dropped),
+    with the speaker written once per turn as in the stored text: a voice tag's speaker stands before the
+    first line of a turn, and a ``Name:`` label repeated on every cue of a turn is kept on the first only."""
     from qualcode import transcripts
+    from qualcode.project import DEFAULT_INTERVIEWER_LABELS
 
     rolling = any(transcripts._INLINE_TIME_TAG.search(line) for cue in cues for line in cue.lines)
     recent: list[str] = []
-    pieces = []
+    prepared = []  # per cue: speaker, whether from a voice tag, length of its "Name: " prefix, kept lines
+    label_counts: dict[str, int] = {}
     for number, cue in enumerate(cues, start=1):
+        voice = next((m.group(1).strip() for m in map(transcripts._VOICE.search, cue.lines) if m), None)
+        kept = []
         for offset, raw in enumerate(cue.lines, start=1):
             cleaned = transcripts._clean_cue_line(raw)
             if not cleaned:
@@ -1077,10 +1082,32 @@ def _caption_view(cues) -> _SourceView:
                 if cleaned in recent:
                     continue
                 recent = (recent + [cleaned])[-3:]
-            voice = transcripts._VOICE.search(raw)
-            if voice:
-                cleaned = f"{voice.group(1).strip()}: {cleaned}"
-            pieces.append((cleaned, (number, cue.line + offset)))
+            kept.append((cleaned, (number, cue.line + offset)))
+        if not kept:
+            continue
+        label, prefix = voice, 0
+        if voice is None:
+            match = transcripts._COLON_LABEL.match(kept[0][0])
+            if match and transcripts._label_ok(match["label"].strip(), "colon"):
+                label, prefix = match["label"].strip(), match.end()
+                label_counts[label.casefold()] = label_counts.get(label.casefold(), 0) + 1
+        prepared.append((label, voice is not None, prefix, kept))
+    # as the importer: a "Name:" seen once, and not a usual label, is speech
+    usual = {label.casefold() for label in DEFAULT_INTERVIEWER_LABELS} | set(transcripts.GENERIC_RESPONDENT_LABELS)
+    pieces = []
+    previous = None
+    for label, from_voice, prefix, kept in prepared:
+        if label is not None and not from_voice and label_counts[label.casefold()] < 2 and \
+                label.casefold() not in usual and not transcripts._GENERIC_SPEAKER.match(label):
+            label, prefix = None, 0
+        first, place = kept[0]
+        if label is not None and label == previous:
+            first = first[prefix:]  # the turn goes on: its label is not repeated in the stored text
+        elif from_voice:
+            first = f"{label}: {first}"
+        kept[0] = (first, place)
+        pieces += kept
+        previous = label if label is not None else previous
     return _pieces_view("cue", pieces, "\n")
 
 

@@ -578,6 +578,20 @@ def test_caption_findings_are_cues_with_their_line(tmp_path):
     ]
 
 
+@pytest.mark.parametrize("voice", [True, False])
+def test_caption_speakers_named_on_every_cue_are_placed_at_their_own_turn(tmp_path, voice):
+    """Teams (<v Name>) and Zoom (Name: …) name the speaker on every cue; the stored text names them once
+    per turn, so a name in a later turn must not be matched to an earlier cue of the same speaker."""
+    said = [("Sarah Whitfield", "Hello, thanks for coming."), ("Sarah Whitfield", "Shall we start?"),
+            ("SF5", "Yes, fine."), ("Sarah Whitfield", "And then?"), ("SF5", "Delroy rang back.")]
+    cues = [f"00:00:0{n}.000 --> 00:00:0{n}.900\n" + (f"<v {who}>{text}" if voice else f"{who}: {text}")
+            for n, (who, text) in enumerate(said, start=1)]
+    (tmp_path / "SF5.vtt").write_text("WEBVTT\n\n" + "\n\n".join(cues) + "\n", encoding="utf-8")
+    rows = anonymity.check_files([tmp_path / "SF5.vtt"], names="heuristic")
+    assert [(r["masked"], r["cue"], r["line"], r["located"]) for r in rows] == [
+        ("S•••• W••••••••", 1, 4, "source"), ("S•••• W••••••••", 4, 13, "source"), ("D•••••", 5, 16, "source")]
+
+
 def test_check_files_place_text_findings_by_line_and_column_of_the_file(tmp_path):
     (tmp_path / "SF1.txt").write_text("Interviewer: Hi\r\nSF1: Mail me, ann@example.org.\r\n", encoding="utf-8")
     (tmp_path / "SF4.txt").write_text(OTTER, encoding="utf-8")
