@@ -479,17 +479,22 @@ def _read_codes(codes_element) -> list[RefiCode]:
     return result
 
 
+def _unique_key(base: str, taken: set[str]) -> str:
+    """``base``, or ``base_2``, ``base_3``, … whichever is not in ``taken`` yet; it is added to ``taken``."""
+    key, number = base, 2
+    while key in taken:
+        key = f"{base}_{number}"
+        number += 1
+    taken.add(key)
+    return key
+
+
 def _assign_keys(codes: list[RefiCode], taken: set[str]) -> None:
     """Key each code with the slug of its path (``parent.child``), unique against ``taken``."""
     for code in codes:
         base = ".".join(slug(name) for name in code.path_names()) if code.parent is None else (
             f"{code.parent.key}.{slug(code.name)}")
-        key, number = base, 2
-        while key in taken:
-            key = f"{base}_{number}"
-            number += 1
-        code.key = key
-        taken.add(key)
+        code.key = _unique_key(base, taken)
 
 
 def _nodes_from_codes(codes: list[RefiCode]) -> list[dict]:
@@ -899,12 +904,7 @@ def _store_codes(conn, root, result: RefiImportResult, metadata: dict) -> tuple[
                     ids[code.guid] = row[0]
                 result.codes_matched += 1
             else:
-                key, number = wanted, 2
-                while key in taken:
-                    key = f"{wanted}_{number}"
-                    number += 1
-                code.key = key
-                taken.add(key)
+                key = code.key = _unique_key(wanted, taken)
                 node = {"key": key, "label": code.name, "parent": code.parent.key if code.parent else None,
                         "definition": code.description, "color": code.color, "guid": code.guid}
                 for extra in ("include", "exclude", "examples", "memo", "rules"):
