@@ -434,11 +434,18 @@ def _read_yaml(path: Path, text: str, problems: list[Problem]):
     return convert(root)
 
 
-def _parse_yaml_codebook(path: Path, problems: list[Problem]):
+def _read_utf8(path: Path, problems: list[Problem], what: str) -> str | None:
+    """The file's text (a UTF-8 BOM dropped), or None with a problem saying how to save ``what`` as UTF-8."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        return path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
-        problems.append(Problem(Where(str(path)), f"not UTF-8 text (byte {exc.start}); save the file as UTF-8"))
+        problems.append(Problem(Where(str(path)), f"not UTF-8 text (byte {exc.start}); save {what} as UTF-8"))
+        return None
+
+
+def _parse_yaml_codebook(path: Path, problems: list[Problem]):
+    text = _read_utf8(path, problems, "the file")
+    if text is None:
         return None
     data = _read_yaml(path, text, problems)
     if data is None:
@@ -671,10 +678,8 @@ def _parse_xlsx_codebook(path: Path, problems: list[Problem]):
 def _parse_csv_codebook(path: Path, problems: list[Problem]):
     import csv
 
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        problems.append(Problem(Where(str(path)), f"not UTF-8 text (byte {exc.start}); save the CSV as UTF-8"))
+    text = _read_utf8(path, problems, "the CSV")
+    if text is None:
         return None
     first_line = text.split("\n", 1)[0]
     # Excel in many European locales saves CSV with semicolons
