@@ -24,6 +24,7 @@ OutOption = Annotated[
     Optional[Path], typer.Option("--out", "-o", help="Write to this file; the format follows its suffix.",
                                  show_default=False)
 ]
+ChartOutOption = Annotated[Path, typer.Option("--out", "-o", help="FILE.png, FILE.svg or FILE.pdf.")]
 
 STDOUT_FORMATS = ("table", "csv", "json", "md")
 
@@ -203,9 +204,18 @@ chart_app = typer.Typer(
 )
 
 
+def _save_chart(figure, out: Path, force: bool) -> None:
+    """Save a chart to --out (refusing to overwrite without --force) and say where on stderr."""
+    from qualcode.charts import save_figure
+    from qualcode.cli._util import notice
+
+    save_figure(figure, out, force=force)
+    notice(f"Wrote {out}")
+
+
 @chart_app.command("themes")
 def chart_themes(
-    out: Annotated[Path, typer.Option("--out", "-o", help="FILE.png, FILE.svg or FILE.pdf.")],
+    out: ChartOutOption,
     coder: CoderOption = None,
     by: ByOption = None,
     level: LevelOption = "theme",
@@ -218,19 +228,18 @@ def chart_themes(
 
         qualcode chart themes --by role --out outputs/themes.png
     """
-    from qualcode.charts import save_figure, themes_chart
-    from qualcode.cli._util import notice, open_project
+    from qualcode.charts import themes_chart
+    from qualcode.cli._util import open_project
 
     with open_project(project) as opened:
         figure = themes_chart(opened.connect(), coder=coder, by=by, level=level)
     _print_notices(figure.qualcode_counts.notices)
-    save_figure(figure, out, force=force)
-    notice(f"Wrote {out}")
+    _save_chart(figure, out, force)
 
 
 @chart_app.command("cooccurrence")
 def chart_cooccurrence(
-    out: Annotated[Path, typer.Option("--out", "-o", help="FILE.png, FILE.svg or FILE.pdf.")],
+    out: ChartOutOption,
     coder: CoderOption = None,
     by: Annotated[str, typer.Option(
         "--by", help="respondents (coded with both codes) or units (paragraphs coded with both).")] = "respondents",
@@ -244,13 +253,12 @@ def chart_cooccurrence(
 
         qualcode chart cooccurrence --by units --out outputs/cooccurrence.svg
     """
-    from qualcode.charts import cooccurrence_chart, save_figure
-    from qualcode.cli._util import notice, open_project
+    from qualcode.charts import cooccurrence_chart
+    from qualcode.cli._util import open_project
 
     with open_project(project) as opened:
         figure = cooccurrence_chart(opened.connect(), coder=coder, by=by, level=level)
-    save_figure(figure, out, force=force)
-    notice(f"Wrote {out}")
+    _save_chart(figure, out, force)
 
 
 def register(app: typer.Typer) -> None:
