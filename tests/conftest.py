@@ -125,6 +125,19 @@ def add_coded_spans(conn, plan, origin: str = "manual") -> None:
     ])
 
 
+def code_phrase(conn, coder: str, key: str, document: str, phrase: str, *, until: str | None = None) -> None:
+    """Code ``phrase`` (or from ``phrase`` to the end of ``until``) in ``document`` for ``coder`` (created)."""
+    from qualcode import codings, store
+
+    document_id, text = conn.execute("SELECT document_id, text FROM documents WHERE name = ?", (document,)).fetchone()
+    start = text.index(phrase)
+    end = text.index(until) + len(until) if until else start + len(phrase)
+    codings.add_codings(conn, [{
+        "coder_id": store.get_or_create_coder(conn, coder), "code_id": code_id(conn, key),
+        "document_id": document_id, "start": start, "end": end, "origin": "manual",
+    }])
+
+
 def add_long_turn_document(project) -> None:
     """SF3.txt: an interviewer question, then one SF3 turn of three paragraphs (SF3.txt#2, #3, #4)."""
     paragraphs = ["First we talk about caseloads.", "Then about supervision.", "And last about my team."]
@@ -139,6 +152,23 @@ def add_long_turn_document(project) -> None:
     with project.transaction() as conn:
         documents.add_document(conn, name="SF3.txt", text=text, source_format="txt", units=units,
                                respondent_id="SF3")
+
+
+def batch_interrupted_at(folder: Path, monkeypatch, sources, stop_at: str) -> Path:
+    """``folder`` with copies of the ``sources`` files; importing them is interrupted (Ctrl-C) in
+    ``stop_at``, inside its transaction, after its document rows were written."""
+    folder.mkdir()
+    for source in sources:
+        (folder / source.name).write_bytes(source.read_bytes())
+    real_add = documents.add_document
+
+    def add_then_interrupt(conn, **kwargs):
+        real_add(conn, **kwargs)
+        if kwargs["name"] == stop_at:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(documents, "add_document", add_then_interrupt)
+    return folder
 
 
 def assign_paragraphs(project, coder: str, unit_keys) -> None:
@@ -158,6 +188,20 @@ def tiny_project(tmp_path) -> Project:
     project = build_tiny_project(tmp_path / "tiny")
     yield project
     project.close()
+
+
+@pytest.fixture
+def tiny_project_dir(tmp_path) -> Path:
+    """The folder of a closed tiny project, for tests that go through the command line."""
+    build_tiny_project(tmp_path / "tiny").close()
+    return tmp_path / "tiny"
+
+
+def table_rows(project_dir: Path, tables) -> dict[str, list[tuple]]:
+    """Every row of each table, in key order: a snapshot to show a command changed nothing."""
+    with Project.find(project_dir) as project:
+        conn = project.connect()
+        return {table: [tuple(r) for r in conn.execute(f"SELECT * FROM {table} ORDER BY 1")] for table in tables}
 
 
 @pytest.fixture

@@ -6,18 +6,9 @@ import xml.etree.ElementTree as ElementTree
 
 import pytest
 
-from qualcode import charts, codings, store, themes
-from qualcode.codebook import load_tree
+from qualcode import charts, themes
 from qualcode.errors import InputError, OverwriteRefused
-
-
-def code_phrase(conn, coder: str, key: str, document: str, phrase: str) -> None:
-    document_id, text = conn.execute("SELECT document_id, text FROM documents WHERE name = ?", (document,)).fetchone()
-    start = text.index(phrase)
-    codings.add_codings(conn, [{
-        "coder_id": store.get_or_create_coder(conn, coder), "code_id": load_tree(conn).by_key[key].code_id,
-        "document_id": document_id, "start": start, "end": start + len(phrase), "origin": "manual",
-    }])
+from tests.conftest import code_phrase
 
 
 @pytest.fixture

@@ -9,20 +9,10 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from qualcode import codings, store
 from qualcode.cli import app
-from qualcode.codebook import load_tree
+from tests.conftest import code_phrase
 
 runner = CliRunner()
-
-
-def code_phrase(conn, coder: str, key: str, document: str, phrase: str) -> None:
-    document_id, text = conn.execute("SELECT document_id, text FROM documents WHERE name = ?", (document,)).fetchone()
-    start = text.index(phrase)
-    codings.add_codings(conn, [{
-        "coder_id": store.get_or_create_coder(conn, coder), "code_id": load_tree(conn).by_key[key].code_id,
-        "document_id": document_id, "start": start, "end": start + len(phrase), "origin": "manual",
-    }])
 
 
 @pytest.fixture

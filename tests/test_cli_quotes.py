@@ -4,7 +4,7 @@ import pytest
 from typer.testing import CliRunner
 
 from qualcode.cli import app
-from tests.test_quotes import _code_phrase
+from tests.conftest import code_phrase
 
 runner = CliRunner()
 
@@ -12,9 +12,9 @@ runner = CliRunner()
 @pytest.fixture
 def project(tiny_project):
     with tiny_project.transaction() as conn:
-        _code_phrase(conn, "A", "work.caseload", "TL1.txt", "Caseloads are the big one.")
-        _code_phrase(conn, "A", "work.toll", "TL1.txt", "And people burn out.")
-        _code_phrase(conn, "A", "sup.peer", "SF2.txt", "My team are brilliant, we cover for each other.")
+        code_phrase(conn, "A", "work.caseload", "TL1.txt", "Caseloads are the big one.")
+        code_phrase(conn, "A", "work.toll", "TL1.txt", "And people burn out.")
+        code_phrase(conn, "A", "sup.peer", "SF2.txt", "My team are brilliant, we cover for each other.")
     return tiny_project
 
 

@@ -2,37 +2,21 @@ import json
 
 import pytest
 
-from qualcode import codings, documents, quotes, store
+from qualcode import documents, quotes
 from qualcode.errors import InputError
-
-
-def _code_id(conn, key):
-    return conn.execute("SELECT code_id FROM codes WHERE key = ?", (key,)).fetchone()[0]
-
-
-def _doc(conn, name):
-    return documents.get_document(conn, name)
-
-
-def _code_phrase(conn, coder, key, document, phrase, through=None):
-    """Code from the first occurrence of ``phrase`` to the end of ``through`` (default: the phrase)."""
-    doc = _doc(conn, document)
-    start = doc.text.index(phrase)
-    end = doc.text.index(through) + len(through) if through else start + len(phrase)
-    codings.add_codings(conn, [{"coder_id": store.get_or_create_coder(conn, coder), "code_id": _code_id(conn, key),
-                                "document_id": doc.document_id, "start": start, "end": end, "origin": "manual"}])
+from tests.conftest import code_phrase
 
 
 @pytest.fixture
 def coded(tiny_project):
     with tiny_project.transaction() as conn:
         # spans the interviewer's question between two SF1 answers
-        _code_phrase(conn, "A", "work.caseload", "SF1.txt", "Honestly", through="Supervision helps a bit.")
-        _code_phrase(conn, "A", "work.caseload", "TL1.txt", "Caseloads are the big one.")
-        _code_phrase(conn, "A", "work.toll", "TL1.txt", "And people burn out.")
-        _code_phrase(conn, "A", "sup.peer", "SF2.txt", "My team are brilliant, we cover for each other.")
-        _code_phrase(conn, "A", "sup.supervision", "SF2.txt", "Monthly supervision with my manager, which is fine.")
-        _code_phrase(conn, "B", "sup.supervision", "SF1.txt", "Supervision helps a bit.")
+        code_phrase(conn, "A", "work.caseload", "SF1.txt", "Honestly", until="Supervision helps a bit.")
+        code_phrase(conn, "A", "work.caseload", "TL1.txt", "Caseloads are the big one.")
+        code_phrase(conn, "A", "work.toll", "TL1.txt", "And people burn out.")
+        code_phrase(conn, "A", "sup.peer", "SF2.txt", "My team are brilliant, we cover for each other.")
+        code_phrase(conn, "A", "sup.supervision", "SF2.txt", "Monthly supervision with my manager, which is fine.")
+        code_phrase(conn, "B", "sup.supervision", "SF1.txt", "Supervision helps a bit.")
     return tiny_project
 
 
@@ -112,7 +96,7 @@ def test_curly_quotes_and_dashes_survive(tmp_path, tiny_project):
         documents.add_document(conn, name="SF9.txt", text=text, source_format="txt", respondent_id="SF9",
                                units=[{"start": 5, "end": len(text) - 1, "role": "respondent", "speaker": "SF9",
                                        "respondent_id": "SF9"}])
-        _code_phrase(conn, "A", "sup.peer", "SF9.txt", "She said", through="really.")
+        code_phrase(conn, "A", "sup.peer", "SF9.txt", "She said", until="really.")
     result = quotes.collect_quotations(tiny_project.connect(), coder="A", themes=["support"])
     assert "She said “it’s fine” – but it wasn’t — really." in [q.text for q in result.quotations]
 
@@ -125,7 +109,7 @@ def formula_project(tiny_project):
         documents.add_document(conn, name="TL2.txt", text=text, source_format="txt", respondent_id="TL2", units=[
             {"start": 13, "end": 27, "role": "interviewer", "speaker": "Interviewer"},
             {"start": start, "end": len(text) - 1, "role": "respondent", "speaker": "TL2", "respondent_id": "TL2"}])
-        _code_phrase(conn, "A", "work.toll", "TL2.txt", "=HYPERLINK", through="I'd type.")
+        code_phrase(conn, "A", "work.toll", "TL2.txt", "=HYPERLINK", until="I'd type.")
     return tiny_project
 
 

@@ -11,17 +11,7 @@ from hypothesis import strategies as st
 from qualcode import codings, documents, store, themes
 from qualcode.codebook import load_tree
 from qualcode.errors import InputError, NotFound, OverwriteRefused
-
-
-def code_phrase(conn, coder: str, key: str, document: str, phrase: str, *, until: str | None = None) -> None:
-    """Code ``phrase`` (or from ``phrase`` to the end of ``until``) in ``document`` for ``coder``."""
-    document_id, text = conn.execute("SELECT document_id, text FROM documents WHERE name = ?", (document,)).fetchone()
-    start = text.index(phrase)
-    end = text.index(until) + len(until) if until else start + len(phrase)
-    codings.add_codings(conn, [{
-        "coder_id": store.get_or_create_coder(conn, coder), "code_id": load_tree(conn).by_key[key].code_id,
-        "document_id": document_id, "start": start, "end": end, "origin": "manual",
-    }])
+from tests.conftest import code_phrase
 
 
 def add_respondent_document(conn, respondent: str, paragraph: str, attributes: dict | None = None) -> None:
