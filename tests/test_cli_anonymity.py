@@ -68,7 +68,7 @@ def test_table_format_and_document_selection(project):
     assert result.exit_code == 0, result.output
     assert "SF9.txt (as stored) line 1, column 17; unit SF9.txt#1" in result.stdout
     assert "B•••••••••" in result.stdout
-    assert "3 of them are placed in the text as stored" in result.stderr
+    assert "3 of the findings could not be placed in a source file" in result.stderr
     assert "located" not in result.stdout and "unit " in result.stdout  # the table shows where, kind and masked
     clean = invoke(project, "SF1.txt", "TL1")
     assert clean.exit_code == 0, clean.output
@@ -216,7 +216,7 @@ def test_imported_documents_are_placed_in_their_source_files(project, tmp_path):
     moved = invoke(project, "SF4")
     assert moved.exit_code == 0, moved.output
     assert "SF4.txt (as stored) line 3, column 19; unit SF4.txt#2" in moved.stdout
-    assert "1 of them are placed in the text as stored" in moved.stderr
+    assert "1 of the findings could not be placed in a source file" in moved.stderr
 
 
 def test_import_strict_names_the_place_of_the_first_finding(project, tmp_path):

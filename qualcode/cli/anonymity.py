@@ -117,8 +117,9 @@ def check_anonymity(
         notice(f"{len(rows)} likely identifier(s) in {documents_with} of {scanned} {what}{plural};"
                " check each one and redact it in the source transcript")
         if stored:
-            notice(f"{stored} of them are placed in the text as stored (its source file is no longer where it"
-                   " was imported from, or has changed): find them with the unit key, e.g. in `qualcode codings`")
+            notice(f"{stored} of the findings could not be placed in a source file (it is no longer where it was"
+                   " imported from, or has changed), so they are placed in the text as stored: find them by their"
+                   " unit key (SF4.txt#12), as in coding sheets and `qualcode codings export --layout units`")
     else:
         notice(f"No likely identifiers found in {scanned} {what}{'' if scanned == 1 else 's'}.")
     if failed:
