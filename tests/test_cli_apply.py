@@ -12,16 +12,15 @@ from qualcode import codebook as cb
 from qualcode import codings
 from qualcode.cli import app
 from qualcode.project import Project
-from tests.conftest import build_tiny_project
+from tests.conftest import table_rows
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "codebooks"
 runner = CliRunner()
 
 
 @pytest.fixture
-def project_dir(tmp_path) -> Path:
-    build_tiny_project(tmp_path / "tiny").close()
-    return tmp_path / "tiny"
+def project_dir(tiny_project_dir) -> Path:
+    return tiny_project_dir
 
 
 def run(*args):
@@ -29,10 +28,7 @@ def run(*args):
 
 
 def state(project_dir):
-    with Project.find(project_dir) as project:
-        conn = project.connect()
-        return {table: [tuple(r) for r in conn.execute(f"SELECT * FROM {table} ORDER BY 1")]
-                for table in ("codes", "codebook_versions", "meta", "codings", "coders", "sentences", "history")}
+    return table_rows(project_dir, ("codes", "codebook_versions", "meta", "codings", "coders", "sentences", "history"))
 
 
 def rule_codings(project_dir, coder="auto"):
