@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from qualcode import documents
 from qualcode.cli import app
 from qualcode.project import Project
+from tests.conftest import batch_interrupted_at
 
 FIXTURES = Path(__file__).parent / "fixtures" / "transcripts"
 runner = CliRunner()
@@ -261,18 +262,8 @@ def test_table_shows_all_and_respondent_words_apart(project_dir):
 
 
 def test_ctrl_c_prints_the_files_saved_so_far_and_exits_130(project_dir, tmp_path, monkeypatch):
-    folder = tmp_path / "batch"
-    folder.mkdir()
-    for name in ("SF1.txt", "SF3.vtt", "TL4.srt"):
-        (folder / name).write_bytes((FIXTURES / name).read_bytes())
-    real_add = documents.add_document
-
-    def add_then_interrupt(conn, **kwargs):
-        real_add(conn, **kwargs)
-        if kwargs["name"] == "SF3.vtt":
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(documents, "add_document", add_then_interrupt)
+    folder = batch_interrupted_at(tmp_path / "batch", monkeypatch,
+                                  [FIXTURES / name for name in ("SF1.txt", "SF3.vtt", "TL4.srt")], "SF3.vtt")
     result = runner.invoke(app, ["import", str(folder), "-p", str(project_dir), "-f", "csv"])
     assert result.exit_code == 130
     assert result.stdout.splitlines()[1:] == ["SF1.txt,SF1.txt,SF1,5,3,34,23,imported,"]

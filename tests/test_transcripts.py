@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from qualcode import codebook, codings, documents, store, transcripts
 from qualcode.errors import ImportFailed, InputError
 from qualcode.project import CONFIG_NAME, Project
+from tests.conftest import batch_interrupted_at
 
 FIXTURES = Path(__file__).parent / "fixtures" / "transcripts"
 LABELS = ["I", "Int", "Interviewer", "Q", "Facilitator", "Moderator"]
@@ -909,18 +910,8 @@ def test_counts_separate_all_speech_from_respondent_speech(project):
 
 
 def test_ctrl_c_keeps_finished_files_and_rolls_back_the_current_one(project, tmp_path, monkeypatch):
-    folder = tmp_path / "batch"
-    folder.mkdir()
-    for name in ("SF1.txt", "SF3.vtt", "TL4.srt"):
-        (folder / name).write_bytes((FIXTURES / name).read_bytes())
-    real_add = documents.add_document
-
-    def add_then_interrupt(conn, **kwargs):
-        real_add(conn, **kwargs)
-        if kwargs["name"] == "SF3.vtt":
-            raise KeyboardInterrupt  # inside the transaction, after the rows were written
-
-    monkeypatch.setattr(documents, "add_document", add_then_interrupt)
+    folder = batch_interrupted_at(tmp_path / "batch", monkeypatch,
+                                  [FIXTURES / name for name in ("SF1.txt", "SF3.vtt", "TL4.srt")], "SF3.vtt")
     with pytest.raises(transcripts.ImportInterrupted) as caught:
         transcripts.import_paths(project, [folder])
     assert isinstance(caught.value, KeyboardInterrupt)
