@@ -30,7 +30,7 @@ TINY_CODES = [
 ]
 
 
-def _document(name: str, respondent: str, turns: list[tuple[str, str]]):
+def document_from_turns(name: str, respondent: str, turns: list[tuple[str, str]]) -> dict:
     """Build text and units from (speaker, paragraph text) turns; 'Interviewer' marks the interviewer."""
     text, units, position = "", [], 0
     for turn, (speaker, paragraph) in enumerate(turns, start=1):
@@ -46,19 +46,19 @@ def _document(name: str, respondent: str, turns: list[tuple[str, str]]):
 
 
 TINY_DOCUMENTS = [
-    _document("SF1.txt", "SF1", [
+    document_from_turns("SF1.txt", "SF1", [
         ("Interviewer", "How is your caseload at the moment?"),
         ("SF1", "Honestly, it's a lot. I've got forty people on my books and that's too many."),
         ("Interviewer", "And how does that feel?"),
         ("SF1", "I take it home with me. Some nights I don't sleep. Supervision helps a bit."),
     ]),
-    _document("SF2.txt", "SF2", [
+    document_from_turns("SF2.txt", "SF2", [
         ("Interviewer", "Tell me about support."),
         ("SF2", "My team are brilliant, we cover for each other. The other workers on the team are my lifeline."),
         ("Interviewer", "And supervision?"),
         ("SF2", "Monthly supervision with my manager, which is fine."),
     ]),
-    _document("TL1.txt", "TL1", [
+    document_from_turns("TL1.txt", "TL1", [
         ("Interviewer", "What pressures do your staff face?"),
         ("TL1", "Caseloads are the big one. We've had vacancies for months."),
         ("TL1", "And people burn out. I've lost two good workers this year."),

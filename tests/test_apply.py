@@ -11,6 +11,7 @@ from qualcode import codebook as cb
 from qualcode import codings, documents, store, units
 from qualcode.apply import apply_codebook, explain_coding
 from qualcode.errors import CodebookError, InputError
+from tests.conftest import document_from_turns
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "codebooks"
 SMALL = FIXTURES / "small.yaml"
@@ -18,18 +19,8 @@ SMALL = FIXTURES / "small.yaml"
 
 def add_document(project, name, respondent, turns):
     """Add a document of (speaker, paragraph) turns; 'Interviewer' marks the interviewer."""
-    text, unit_rows = "", []
-    for turn, (speaker, paragraph) in enumerate(turns, start=1):
-        text += f"{speaker}: "
-        start = len(text)
-        text += paragraph
-        role = "interviewer" if speaker == "Interviewer" else "respondent"
-        unit_rows.append({"start": start, "end": len(text), "speaker": speaker, "role": role, "turn": turn,
-                          "respondent_id": respondent if role == "respondent" else None})
-        text += "\n\n"
     with project.transaction() as conn:
-        documents.add_document(conn, name=name, text=text, source_format="txt", units=unit_rows,
-                               respondent_id=respondent)
+        documents.add_document(conn, source_format="txt", **document_from_turns(name, respondent, turns))
 
 
 def write_codebook(tmp_path, body, name="book.yaml"):
