@@ -197,6 +197,15 @@ def tiny_project_dir(tmp_path) -> Path:
     return tmp_path / "tiny"
 
 
+def run_cli(*args):
+    """Run ``qualcode`` with these arguments (paths and numbers as text) in a CliRunner."""
+    from typer.testing import CliRunner
+
+    from qualcode.cli import app
+
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
 def table_rows(project_dir: Path, tables) -> dict[str, list[tuple]]:
     """Every row of each table, in key order: a snapshot to show a command changed nothing."""
     with Project.find(project_dir) as project:

@@ -6,27 +6,20 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from qualcode import codebook as cb
 from qualcode import codings, store
-from qualcode.cli import app
 from qualcode.project import Project
-from tests.conftest import table_rows
+from tests.conftest import run_cli as run, table_rows
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "tests" / "fixtures" / "codebooks"
 BRIDGE = REPO / "codebooks" / "bridge.yaml"
-runner = CliRunner()
 
 
 @pytest.fixture
 def project_dir(tiny_project_dir) -> Path:
     return tiny_project_dir
-
-
-def run(*args):
-    return runner.invoke(app, [str(a) for a in args])
 
 
 def state(project_dir):
