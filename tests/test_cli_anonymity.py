@@ -63,7 +63,8 @@ def test_json_and_md_formats(project):
     assert result.stdout.startswith("| where | document | line | column | kind | masked |")
 
 
-def test_table_format_and_document_selection(project):
+def test_table_format_and_document_selection(project, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")  # the location column must not wrap inside the asserted text
     result = invoke(project, "SF9")
     assert result.exit_code == 0, result.output
     assert "SF9.txt (as stored) line 1, column 17; unit SF9.txt#1" in result.stdout
