@@ -1228,7 +1228,7 @@ def scan_document(
 
 def _stored_source(source_path: str | None, sha256: str) -> bytes | None:
     """The bytes of a document's source file when it is still where it was imported from, unchanged."""
-    import hashlib
+    from qualcode.documents import sha256_bytes
 
     if not source_path:
         return None
@@ -1236,7 +1236,7 @@ def _stored_source(source_path: str | None, sha256: str) -> bytes | None:
         data = Path(source_path).read_bytes()
     except OSError:
         return None
-    return data if hashlib.sha256(data).hexdigest() == sha256 else None
+    return data if sha256_bytes(data) == sha256 else None
 
 
 def check_documents(
@@ -1264,13 +1264,14 @@ def check_documents(
                     conn.execute("SELECT document_id FROM documents ORDER BY name")]
     rows: list[dict] = []
     for document in selected:
-        source_path, source_format, sha256 = conn.execute(
-            "SELECT source_path, source_format, sha256 FROM documents WHERE name = ?", (document.name,)).fetchone()
-        units = conn.execute("SELECT start, end FROM units WHERE document_id = (SELECT document_id FROM documents"
-                             " WHERE name = ?) ORDER BY seq", (document.name,)).fetchall()
-        rows += scan_document(document.name, document.text, source=_stored_source(source_path, sha256),
-                              source_format=source_format, units=[tuple(u) for u in units],
-                              identifiers=identifiers, language=language, names=names)
+        findings = scan_text(document.text, identifiers=identifiers, language=language, names=names)
+        if not findings:
+            continue  # a clean document's source file is not read and hashed
+        units = conn.execute("SELECT start, end FROM units WHERE document_id = ? ORDER BY seq",
+                             (document.document_id,)).fetchall()
+        rows += locate_findings(document.name, document.text, findings,
+                                source=_stored_source(document.source_path, document.sha256),
+                                source_format=document.source_format, units=[tuple(u) for u in units])
     return rows
 
 
