@@ -45,18 +45,20 @@ def quotes(
     from qualcode.cli._util import check_format, notice, open_project, render_table
     from qualcode.quotes import collect_quotations, quotes_markdown, write_quotes
 
-    proj = open_project(project)
-    result = collect_quotations(
-        proj.connect(), coder=coder, themes=theme, label=label, per_theme=per_theme, max_words=max_words,
-        exemplars_only=exemplars_only, by=by, verbatim=verbatim, language=proj.language,
-    )
+    # a bad --format is refused before the quotations are collected, not after
+    if out is None:
+        fmt = check_format(fmt, ("table", "csv", "json", "md"))
+    with open_project(project) as proj:
+        result = collect_quotations(
+            proj.connect(), coder=coder, themes=theme, label=label, per_theme=per_theme, max_words=max_words,
+            exemplars_only=exemplars_only, by=by, verbatim=verbatim, language=proj.language,
+        )
     for message in result.notices:
         notice(message)
     if out is not None:
         write_quotes(result, out, force=force, split=split)
         notice(f"Wrote {len(result.quotations)} quotations (coder {result.coder}) to {out}")
         return
-    fmt = check_format(fmt, ("table", "csv", "json", "md"))
     if fmt == "md":
         typer.echo(quotes_markdown(result), nl=False)
         return
@@ -70,8 +72,7 @@ def _set_exemplar(project, coding_id: int, marked: bool) -> None:
     from qualcode.cli._util import notice, open_project
     from qualcode.quotes import mark_exemplar
 
-    proj = open_project(project)
-    with proj.transaction() as conn:
+    with open_project(project) as proj, proj.transaction() as conn:
         changed = mark_exemplar(conn, coding_id, marked)
     if marked:
         notice(f"Coding {coding_id} {'marked as an exemplar' if changed else 'was already an exemplar'}.")
