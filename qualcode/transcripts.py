@@ -1337,14 +1337,3 @@ def list_documents(conn):
     frame.attrs["unattributed"] = natsorted(unattributed)
     return frame
 
-
-def load_identifiers(path: Path | str) -> list[str]:
-    """The study's identifiers list for ``qualcode import``: :func:`qualcode.anonymity.read_identifiers`.
-
-    One reader serves import and check-anonymity alike, so both accept the
-    same files (UTF-8, one name per line) and refuse the same ones (missing,
-    empty, not UTF-8) with the same message. The list is never stored.
-    """
-    from qualcode.anonymity import read_identifiers
-
-    return read_identifiers(path)

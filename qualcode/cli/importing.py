@@ -100,9 +100,11 @@ def _import_transcripts(project, paths, *, respondent, format_hint, strict, iden
                                TimeElapsedColumn)
 
     from qualcode import transcripts
+    from qualcode.anonymity import read_identifiers
     from qualcode.cli._util import err_console, notice
 
-    names = transcripts.load_identifiers(identifiers) if identifiers else None
+    # the same reader as check-anonymity's, so both accept and refuse the same files; never stored
+    names = read_identifiers(identifiers) if identifiers else None
     # The spinner and elapsed time keep moving while one large file is being read.
     with Progress(SpinnerColumn(), TextColumn("Importing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TextColumn("{task.description}"), console=err_console(), transient=True) as bar:
