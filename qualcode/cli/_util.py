@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from qualcode.errors import InputError
+from qualcode.exports import TABLE_FORMATS
 
 
 def console() -> Console:
@@ -67,9 +68,37 @@ def check_format(fmt: str, allowed: tuple[str, ...]) -> str:
     return fmt
 
 
+# what a listing can print on stdout (files add xlsx, docx, tex)
+STDOUT_FORMATS = TABLE_FORMATS
+
+
+def output_format(fmt: str | None, out: Path | None, file_formats: tuple[str, ...]) -> str:
+    """The format to produce: from --out's suffix when writing a file (it must agree with
+    --format if both are given), else --format (default table) for stdout."""
+    from qualcode.exports import format_from_path
+
+    if fmt is not None:
+        fmt = fmt.lower()
+    if out is not None:
+        from_suffix = format_from_path(out)
+        if from_suffix not in file_formats:
+            raise InputError(
+                f"cannot write '{out.suffix or out.name}' here; use one of {', '.join('.' + f for f in file_formats)}"
+            )
+        if fmt not in (None, "table") and fmt != from_suffix:
+            raise InputError(f"--format {fmt} does not match --out {out.name}; drop --format or change the suffix")
+        return from_suffix
+    fmt = fmt or "table"
+    if fmt in STDOUT_FORMATS:
+        return fmt
+    if fmt in file_formats:
+        raise InputError(f"--format {fmt} writes a file; add --out FILE.{fmt}")
+    raise InputError(f"unknown format '{fmt}'; choose one of {', '.join(STDOUT_FORMATS + file_formats)}")
+
+
 def render_table(df, fmt: str = "table", *, title: str | None = None, caption: str | None = None) -> None:
     """Print a DataFrame to stdout as a rich table, csv, json or markdown."""
-    fmt = check_format(fmt, ("table", "csv", "json", "md"))
+    fmt = check_format(fmt, STDOUT_FORMATS)
     if fmt != "table":
         from qualcode.exports import table_to_text
 

@@ -26,34 +26,6 @@ OutOption = Annotated[
 ]
 ChartOutOption = Annotated[Path, typer.Option("--out", "-o", help="FILE.png, FILE.svg or FILE.pdf.")]
 
-STDOUT_FORMATS = ("table", "csv", "json", "md")
-
-
-def output_format(fmt: str | None, out: Path | None, file_formats: tuple[str, ...]) -> str:
-    """The format to produce: from --out's suffix when writing a file (it must agree with
-    --format if both are given), else --format (default table) for stdout."""
-    from qualcode.errors import InputError
-    from qualcode.exports import format_from_path
-
-    if fmt is not None:
-        fmt = fmt.lower()
-    if out is not None:
-        from_suffix = format_from_path(out)
-        if from_suffix not in file_formats:
-            raise InputError(
-                f"cannot write '{out.suffix or out.name}' here; use one of {', '.join('.' + f for f in file_formats)}"
-            )
-        if fmt not in (None, "table") and fmt != from_suffix:
-            raise InputError(f"--format {fmt} does not match --out {out.name}; drop --format or change the suffix")
-        return from_suffix
-    fmt = fmt or "table"
-    if fmt in STDOUT_FORMATS:
-        return fmt
-    if fmt in file_formats:
-        raise InputError(f"--format {fmt} writes a file; add --out FILE.{fmt}")
-    raise InputError(f"unknown format '{fmt}'; choose one of {', '.join(STDOUT_FORMATS + file_formats)}")
-
-
 def _print_notices(notices) -> None:
     from qualcode.cli._util import notice
 
@@ -86,7 +58,7 @@ def counts(
 
         qualcode counts --table --level subtheme --out outputs/themes.docx
     """
-    from qualcode.cli._util import notice, open_project, render_table
+    from qualcode.cli._util import notice, open_project, output_format, render_table
     from qualcode.exports import table_to_text, write_table
     from qualcode import themes as themes_module
     from qualcode.themes import (compute_counts, theme_table_from, theme_table_markdown, write_theme_table)

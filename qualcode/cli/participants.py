@@ -39,8 +39,7 @@ def table(
 
         qualcode participants table --by role,gender,site,years_in_role --out outputs/participants.docx
     """
-    from qualcode.cli._util import notice, open_project, render_table
-    from qualcode.cli.counts import output_format
+    from qualcode.cli._util import notice, open_project, output_format, render_table
     from qualcode.exports import table_to_text, write_table
     from qualcode.participants import participant_table
 
