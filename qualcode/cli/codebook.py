@@ -29,6 +29,8 @@ def validate_command(file: FileArgument) -> None:
 
         qualcode codebook validate codebooks/bridge.yaml
     """
+    from rich.markup import escape
+
     from qualcode.cli._util import err_console
     from qualcode.codebook import read_codebook_file
 
@@ -36,8 +38,10 @@ def validate_command(file: FileArgument) -> None:
     out = err_console()
     if problems:
         for problem in problems:
-            out.print(f"[bold red]Error:[/] {problem}", highlight=False, soft_wrap=True)
-        out.print(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in {file}", highlight=False)
+            # escaped: a quoted value such as "[x]" would otherwise be read as markup and vanish
+            out.print(f"[bold red]Error:[/] {escape(str(problem))}", highlight=False, soft_wrap=True)
+        out.print(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in {file}", highlight=False,
+                  markup=False)
         raise typer.Exit(1)
     out.print(f"{file}: valid — {_plural(len(codebook.nodes), 'code')}, {_plural(codebook.rule_count(), 'rule')}"
               f" (version {codebook.content_hash[:12]})", highlight=False, markup=False)

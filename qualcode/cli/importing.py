@@ -136,9 +136,12 @@ def _import_transcripts(project, paths, *, respondent, format_hint, strict, iden
     _render_results(results, fmt)
     failed = [r for r in results if r.status == "failed"]
     if failed:
+        from rich.markup import escape
+
         console = err_console()
         for result in failed:
-            console.print(f"[bold red]Error:[/] {result.message}", highlight=False, soft_wrap=True)
+            # escaped: a file name such as "[draft] SF4.txt" would otherwise be read as markup and vanish
+            console.print(f"[bold red]Error:[/] {escape(result.message)}", highlight=False, soft_wrap=True)
         raise typer.Exit(1)
 
 
