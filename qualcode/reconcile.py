@@ -764,17 +764,20 @@ def apply_sheet(session: Session, path: Path | str) -> dict:
         note = _cell_text(cells[columns["Note"]]) if "Note" in columns else ""
         if not unit_key and not code_key and not raw_decision and not note:
             continue
+        # cells echoed in an error are cut short: a cell pasted over with transcript text
+        # (a shifted column) must not carry that text into the message
         if not unit_key:
             raise SheetError(f"{ref('Unit', row_number)}: the unit id is empty; restore it from the sheet as written")
         if unit_key not in unit_keys:
-            raise SheetError(f"{ref('Unit', row_number)}: unit '{unit_key}' is not among the units {session.coder_a}"
-                             f" and {session.coder_b} both coded at {session.unit} level; write a new sheet with --sheet")
-        if code_key not in code_ids:
-            raise SheetError(f"{ref('Code', row_number)}: no code '{code_key}' in the codebook (renamed or removed?);"
+            raise SheetError(f"{ref('Unit', row_number)}: unit '{unit_key[:60]}' is not among the units"
+                             f" {session.coder_a} and {session.coder_b} both coded at {session.unit} level;"
                              " write a new sheet with --sheet")
+        if code_key not in code_ids:
+            raise SheetError(f"{ref('Code', row_number)}: no code '{code_key[:40]}' in the codebook"
+                             " (renamed or removed?); write a new sheet with --sheet")
         decision = {"apply": "apply", "reject": "reject", "a": "A", "b": "B", "": "skip"}.get(raw_decision.lower())
         if decision is None:
-            raise SheetError(f'{ref("Decision", row_number)}: "{raw_decision}" is not apply, reject, A or B;'
+            raise SheetError(f'{ref("Decision", row_number)}: "{raw_decision[:20]}" is not apply, reject, A or B;'
                              " fix the cell (or leave it blank to decide later)")
         disagreement = session.find(unit_key, code_ids[code_key])
         if disagreement is None:

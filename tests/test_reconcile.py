@@ -388,6 +388,22 @@ def test_a_bad_cell_is_named_and_nothing_is_saved(coded, tmp_path, row, column, 
     assert snapshot(coded) == before
 
 
+@pytest.mark.parametrize("column, cell", [("Decision", "L2"), ("Unit", "A2"), ("Code", "E2")])
+def test_a_cell_pasted_over_with_transcript_text_is_not_echoed_in_full(coded, tmp_path, column, cell):
+    session = reconcile.open_session(coded, "A", "B", record_agreements=False)
+    path = tmp_path / "decisions.xlsx"
+    reconcile.write_sheet(session, path)
+    workbook = load_workbook(path)
+    sheet = workbook["Decisions"]
+    passage = sheet.cell(row=2, column=reconcile.SHEET_COLUMNS.index("Text") + 1).value * 3
+    sheet.cell(row=2, column=reconcile.SHEET_COLUMNS.index(column) + 1, value=passage)
+    workbook.save(path)
+    with pytest.raises(SheetError) as failure:
+        reconcile.reconcile_from_sheet(coded, "A", "B", path)
+    assert str(failure.value).startswith(f"Decisions!{cell}: ")
+    assert passage not in str(failure.value)
+
+
 def test_a_sheet_for_other_coders_or_unit_is_refused(coded, tmp_path):
     session = reconcile.open_session(coded, "A", "B", record_agreements=False)
     path = tmp_path / "decisions.xlsx"
