@@ -1759,15 +1759,9 @@ def export_codebook(conn: sqlite3.Connection, path: Path | str, fmt: str | None 
     """Write the project's current codebook as yaml, xlsx, csv, md, docx or qdc (REFI-QDA)."""
     fmt = export_format_from_path(path, fmt)
     if fmt == "qdc":
-        from qualcode.exports import check_overwrite
+        from qualcode.refi import write_qdc
 
-        check_overwrite(path, force)
-        try:
-            from qualcode import refi
-        except ImportError:
-            raise InputError("REFI-QDA codebook export is not available in this installation") from None
-        refi.write_qdc(conn, path, force=force)
-        return Path(path)
+        return write_qdc(conn, path, force=force)
     return write_codebook(project_codebook(conn), path, fmt, force=force)
 
 

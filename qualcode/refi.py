@@ -1285,10 +1285,10 @@ def export_project(project, out: Path | str, *, coders: list[str] | None = None,
     import zipfile
 
     from qualcode import __version__
-    from qualcode.exports import atomic_write
+    from qualcode.exports import atomic_write, check_overwrite
     from qualcode.respondents import load_attributes
 
-    out = Path(out)
+    out = check_overwrite(out, force)  # refuse before the whole project is read and serialised
     with project.transaction() as conn:
         if coders:
             for name in coders:
@@ -1465,14 +1465,13 @@ def write_qdc(conn: sqlite3.Connection, path: Path | str, force: bool = False) -
     labels become names, definitions descriptions, and the hierarchy nests.
     """
     from qualcode import __version__
-    from qualcode.errors import CodebookError as _CodebookError
-    from qualcode.exports import atomic_write
+    from qualcode.exports import atomic_write, check_overwrite
 
-    path = Path(path)
+    path = check_overwrite(path, force)  # before GUIDs are stored and the XML is built
     with store.transaction(conn):
         tree = _load_export_tree(conn)
         if not tree.roots:
-            raise _CodebookError("the project has no codes to export; import a codebook first")
+            raise CodebookError("the project has no codes to export; import a codebook first")
         code_guids = _ensure_guids(conn, "codes", "code_id", {n.code_id for n in tree.by_key.values()})
         root = _element(None, "CodeBook", CODEBOOK_NS, origin=f"qualcode {__version__}")
         codes_element = _element(root, "Codes", CODEBOOK_NS)
