@@ -12,7 +12,7 @@ import contextlib
 import os
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from qualcode.errors import InputError, OverwriteRefused
 
@@ -123,9 +123,13 @@ def write_table(df, path: Path | str, *, force: bool = False, sheet_name: str = 
     return path
 
 
-def write_xlsx(sheets: dict, path: Path | str) -> None:
+def write_xlsx(sheets: dict, path: Path | str, *, finish: Callable | None = None) -> None:
     """Write {sheet name: DataFrame} to an xlsx workbook: bold frozen header, autofilter,
-    wrapped text, sensible column widths, formula-like cells neutralised."""
+    wrapped text, sensible column widths, formula-like cells neutralised.
+
+    ``finish(workbook)``, if given, adds a caller's own styling (bold rows, wider
+    columns) to the openpyxl workbook just before it is saved, so the file is
+    written once rather than saved, read back and saved again."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
@@ -149,6 +153,8 @@ def write_xlsx(sheets: dict, path: Path | str) -> None:
             if width >= 60:
                 for cell in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
                     cell[0].alignment = Alignment(wrap_text=True, vertical="top")
+    if finish is not None:
+        finish(workbook)
     workbook.save(path)
 
 

@@ -422,8 +422,8 @@ def write_theme_table(result: ThemeTable, path: Path | str, *, force: bool = Fal
         if fmt == "docx":
             _theme_table_docx(result, tmp)
         elif fmt == "xlsx":
-            write_xlsx({"Themes": result.table}, tmp)
-            _bold_theme_rows_xlsx(tmp, result.depths)
+            write_xlsx({"Themes": result.table}, tmp,
+                       finish=lambda workbook: _bold_theme_rows_xlsx(workbook, result.depths))
         elif fmt == "tex":
             tmp.write_text(theme_table_latex(result), encoding="utf-8")
         elif fmt == "md":
@@ -444,19 +444,15 @@ def theme_table_markdown(result: ThemeTable) -> str:
     return markdown_table(table) + "\n" + result.caption + "\n"
 
 
-def _bold_theme_rows_xlsx(path: Path, depths: list[int]) -> None:
-    from openpyxl import load_workbook
+def _bold_theme_rows_xlsx(workbook, depths: list[int]) -> None:
     from openpyxl.styles import Alignment, Font
 
-    with open(path, "rb") as handle:  # a temporary name without .xlsx: open it ourselves
-        workbook = load_workbook(handle)
     sheet = workbook.active
     for row_number, depth in enumerate(depths, start=2):
         for cell in sheet[row_number]:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
             if depth == 1:
                 cell.font = Font(bold=True)
-    workbook.save(path)
 
 
 def _set_cell_borders(cell, **edges) -> None:
@@ -733,29 +729,23 @@ def write_matrix(result: MatrixResult, path: Path | str, *, force: bool = False)
         raise InputError(f"cannot write a matrix as '{path.suffix or path.name}'; use .xlsx or .csv")
     with atomic_write(path, force) as tmp:
         if fmt == "xlsx":
-            write_xlsx(result.sheets, tmp)
-            if result.cells == "text":
-                _wrap_text_columns(tmp)
+            write_xlsx(result.sheets, tmp, finish=_wrap_text_columns if result.cells == "text" else None)
         else:
             tmp.write_text(table_to_text(result.flat, "csv"), encoding="utf-8")
     return path
 
 
-def _wrap_text_columns(path: Path) -> None:
+def _wrap_text_columns(workbook) -> None:
     """Passages are long: give code columns a readable width and wrap them."""
-    from openpyxl import load_workbook
     from openpyxl.styles import Alignment
     from openpyxl.utils import get_column_letter
 
-    with open(path, "rb") as handle:  # a temporary name without .xlsx: open it ourselves
-        workbook = load_workbook(handle)
     for sheet in workbook.worksheets:
         for column_index, header in enumerate(sheet[1], start=1):
             if header.value and str(header.value).endswith("]"):
                 sheet.column_dimensions[get_column_letter(column_index)].width = 45
                 for (cell,) in sheet.iter_rows(min_row=2, min_col=column_index, max_col=column_index):
                     cell.alignment = Alignment(wrap_text=True, vertical="top")
-    workbook.save(path)
 
 
 # --------------------------------------------------------------------------- co-occurrence

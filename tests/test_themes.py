@@ -333,6 +333,10 @@ def test_matrix_text_cells_hold_coded_passages_without_interviewer_speech(tiny_p
     sheet = workbook["Support for staff"]
     sf3 = next(r for r in sheet.iter_rows(values_only=True) if r[0] == "SF3")
     assert sf3[-1] == "'=HYPERLINK"  # a formula-like cell is neutralised
+    # passage columns are widened and wrapped
+    passages = workbook["Workload and capacity"]
+    assert passages["D1"].value == "Caseload pressure [work.caseload]"
+    assert passages.column_dimensions["D"].width == 45 and passages["D2"].alignment.wrap_text
 
 
 def test_matrix_by_attribute_groups_rows(coded):
