@@ -1226,9 +1226,23 @@ def _plan_import(conn: sqlite3.Connection, existing: CodeTree,
     return codebook, renames, kept
 
 
+def _one_transaction(function):
+    """Run a function that writes through ``conn`` in one transaction (the caller's, when it has one open),
+    so a library caller without ``project.transaction()`` cannot be left with half a change."""
+    import functools
+
+    @functools.wraps(function)
+    def in_transaction(conn: sqlite3.Connection, *args, **kwargs):
+        with store.transaction(conn):
+            return function(conn, *args, **kwargs)
+
+    return in_transaction
+
+
+@_one_transaction
 def import_codebook(conn: sqlite3.Connection, path_or_codebook: Path | str | Codebook, *, force: bool = False,
                     replacing_rule_codings: tuple[int, list[int] | None] | None = None) -> dict:
-    """Make a codebook the project's current one. Call inside a transaction.
+    """Make a codebook the project's current one, in one transaction (the caller's if open).
 
     The content is stored as a version keyed by its hash (importing the same
     content again reuses the version). Nodes are matched to stored codes by
@@ -1351,8 +1365,9 @@ def _replace_code_references(conn: sqlite3.Connection, old_keys: set[str], new_k
                          (json.dumps(rules, ensure_ascii=False) if rules else None, code_id))
 
 
+@_one_transaction
 def rename_code(conn: sqlite3.Connection, old: str, new: str, *, label: str | None = None) -> dict:
-    """Give a code a new key (and optionally a new label). Call inside a transaction.
+    """Give a code a new key (and optionally a new label), in one transaction (the caller's if open).
 
     Codings and decisions refer to the code's id, so they follow; rules of
     other codes that name it in ``unless`` are updated. The change is recorded
@@ -1395,8 +1410,9 @@ def _merge_rules(rule_sets: list[dict | None]) -> dict | None:
     return merged or None
 
 
+@_one_transaction
 def merge_codes(conn: sqlite3.Connection, sources: list[str], into: str, *, label: str | None = None) -> dict:
-    """Merge codes into one. Call inside a transaction.
+    """Merge codes into one, in one transaction (the caller's if open).
 
     ``into`` may be one of ``sources``, another existing code, or a new key
     (then ``label`` is required; the new code goes where the first source
