@@ -43,7 +43,7 @@ def add_document(
     respondent_id: str | None = None,
     guid: str | None = None,
 ) -> int:
-    """Store a document and its units; return the document_id. Call inside a transaction.
+    """Store a document and its units, in one transaction (the caller's if open); return the document_id.
 
     ``units`` are dicts with start, end, role and optionally speaker, respondent_id,
     timestamp (seconds) and turn (default: one turn per unit). They must lie
@@ -60,24 +60,25 @@ def add_document(
         if unit["role"] not in ROLES:
             raise InputError(f"{name}: unit {index + 1} has unknown role '{unit['role']}'")
         previous_end = end
-    for respondent in {respondent_id, *(u.get("respondent_id") for u in units)} - {None}:
-        ensure_respondent(conn, respondent)
-    document_id = conn.execute(
-        "INSERT INTO documents (name, source_path, source_format, sha256, text, respondent_id, guid, imported_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (name, source_path, source_format, sha256 or sha256_bytes(text.encode("utf-8")), text, respondent_id, guid,
-         store.now()),
-    ).lastrowid
-    conn.executemany(
-        "INSERT INTO units (document_id, seq, turn, start, end, speaker, role, respondent_id, timestamp)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            (document_id, seq, unit.get("turn", seq), unit["start"], unit["end"], unit.get("speaker"), unit["role"],
-             unit.get("respondent_id"), unit.get("timestamp"))
-            for seq, unit in enumerate(units, start=1)
-        ],
-    )
-    return document_id
+    with store.transaction(conn):
+        for respondent in {respondent_id, *(u.get("respondent_id") for u in units)} - {None}:
+            ensure_respondent(conn, respondent)
+        document_id = conn.execute(
+            "INSERT INTO documents (name, source_path, source_format, sha256, text, respondent_id, guid, imported_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (name, source_path, source_format, sha256 or sha256_bytes(text.encode("utf-8")), text, respondent_id, guid,
+             store.now()),
+        ).lastrowid
+        conn.executemany(
+            "INSERT INTO units (document_id, seq, turn, start, end, speaker, role, respondent_id, timestamp)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (document_id, seq, unit.get("turn", seq), unit["start"], unit["end"], unit.get("speaker"), unit["role"],
+                 unit.get("respondent_id"), unit.get("timestamp"))
+                for seq, unit in enumerate(units, start=1)
+            ],
+        )
+        return document_id
 
 
 def ensure_respondent(conn: sqlite3.Connection, respondent_id: str) -> None:
