@@ -24,7 +24,6 @@ Nothing here prints; ``import_paths`` returns one ``FileResult`` per file.
 from __future__ import annotations
 
 import codecs
-import hashlib
 import os
 import re
 import unicodedata
@@ -32,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
+from qualcode.documents import sha256_bytes
 from qualcode.errors import ImportFailed, InputError, QualcodeError
 
 # A transcript larger than this is refused before it is read: a real interview
@@ -1127,7 +1127,7 @@ def import_file(
                                    " are named by file name, so rename one of them")
             seen[name.casefold()] = resolved
         data = read_bytes(path)
-        digest = hashlib.sha256(data).hexdigest()
+        digest = sha256_bytes(data)
         conn = project.connect()
         existing = conn.execute(
             "SELECT document_id, sha256, source_path, respondent_id FROM documents WHERE name = ?", (name,)
@@ -1317,18 +1317,17 @@ def list_documents(conn):
         "SELECT document_id, name, source_format, respondent_id, imported_at, sha256 FROM documents"
     ):
         text = conn.execute("SELECT text FROM documents WHERE document_id = ?", (document_id,)).fetchone()[0]
-        units = conn.execute("SELECT start, end, role FROM units WHERE document_id = ? ORDER BY seq",
+        units = conn.execute("SELECT start, end, role, respondent_id FROM units WHERE document_id = ? ORDER BY seq",
                              (document_id,)).fetchall()
         roles = [u[2] for u in units]
         counts = FileResult(path="", file=name, status="")
-        _set_counts(counts, text, [tuple(u) for u in units])
+        _set_counts(counts, text, [(u[0], u[1], u[2]) for u in units])
         rows.append({"document": name, "format": source_format, "respondent": respondent_id or "",
                      "respondent_units": counts.respondent_units, "interviewer_units": roles.count("interviewer"),
                      "other_units": roles.count("other"), "words": counts.words,
                      "respondent_words": counts.respondent_words, "imported_at": imported_at,
                      "sha256": sha256[:12]})
-        if conn.execute("SELECT 1 FROM units WHERE document_id = ? AND role = 'respondent'"
-                        " AND respondent_id IS NULL LIMIT 1", (document_id,)).fetchone():
+        if any(role == "respondent" and respondent is None for _, _, role, respondent in units):
             unattributed.append(name)
         del text
     columns = ["document", "format", "respondent", "respondent_units", "interviewer_units", "other_units", "words",
