@@ -197,6 +197,18 @@ def undefined_reasons(a, b, c, d) -> dict:
     }
 
 
+UNDEFINED = "—"
+PERCENT_DIGITS = 1  # percent agreement is shown to 1 decimal wherever it is shown for people
+STATISTIC_DIGITS = 2  # κ, α, AC1, BP and specific agreement in tables and summaries
+
+
+def format_statistic(value: float | None, digits: int = STATISTIC_DIGITS) -> str:
+    """A statistic as people read it: ``digits`` decimals, or ``—`` when it is undefined (None or NaN)."""
+    if value is None or value != value:
+        return UNDEFINED
+    return f"{value:.{digits}f}"
+
+
 def landis_koch(kappa: float | None) -> str:
     """Landis & Koch's (1977) label for a κ value ('' when undefined)."""
     if kappa is None or kappa != kappa:

@@ -120,7 +120,8 @@ def _stage_respondents_list(ctx: dict) -> Step:
 
 def _stage_agree(ctx: dict) -> Step:
     """Agreement between the example study's two coders (read from the project, not assumed)."""
-    from qualcode.agreement import coder_pair_for_demo, compute_agreement, landis_koch, sort_by_kappa
+    from qualcode.agreement import (PERCENT_DIGITS, coder_pair_for_demo, compute_agreement, format_statistic,
+                                    landis_koch, sort_by_kappa)
     from qualcode.errors import QualcodeError
 
     conn = ctx["project"].connect()
@@ -137,20 +138,19 @@ def _stage_agree(ctx: dict) -> Step:
     except QualcodeError as exc:
         return Step(title, [f"Skipped: {exc}"], command=command)
 
-    def shown(value, digits=2):
-        return "—" if value != value else f"{value:.{digits}f}"
-
+    shown = format_statistic
     table = sort_by_kappa(result.per_code)[["code", "n", "a", "b", "c", "d", "percent", "kappa", "alpha", "ac1"]].copy()
     table["landis_koch"] = table["kappa"].map(landis_koch)
-    for column, digits in (("percent", 1), ("kappa", 2), ("alpha", 2), ("ac1", 2)):
-        table[column] = table[column].map(lambda v, d=digits: shown(v, d))
+    table["percent"] = table["percent"].map(lambda value: shown(value, PERCENT_DIGITS))
+    for column in ("kappa", "alpha", "ac1"):
+        table[column] = table[column].map(shown)
     pooled = result.pooled.iloc[0]
     compared = result.compared
     lines = [
         f"Coders: {coder_a} and {coder_b}" + (f" (of {', '.join(coders)})" if len(coders) > 2 else "") + ".",
         f"Compared {compared['count']} paragraphs in {len(compared['documents'])} documents: {compared['scope']}.",
         f"Pooled over codes (one summed table): κ = {shown(pooled['kappa'])}, α = {shown(pooled['alpha'])}, "
-        f"AC1 = {shown(pooled['ac1'])}, agreement {shown(pooled['percent'], 1)}%.",
+        f"AC1 = {shown(pooled['ac1'])}, agreement {shown(pooled['percent'], PERCENT_DIGITS)}%.",
         "— marks a statistic that is undefined (e.g. a code neither coder used); see docs/methods/agreement.md.",
     ]
     return Step(title, lines, table=table, command=command)

@@ -12,13 +12,8 @@ from qualcode.cli._util import ForceOption, ProjectOption
 # Exit status when --fail-below finds a code under the bar (1 is kept for errors, 2 for usage errors).
 EXIT_BELOW_THRESHOLD = 3
 
-UNDEFINED = "—"
-
-
-def _fmt(value, digits: int = 2) -> str:
-    if value is None or value != value:
-        return UNDEFINED
-    return f"{value:.{digits}f}"
+from qualcode.agreement import PERCENT_DIGITS, UNDEFINED
+from qualcode.agreement import format_statistic as _fmt
 
 
 def _with_ci(row, name: str, ci: bool, digits: int = 2) -> str:
@@ -56,7 +51,7 @@ def _render_rich(result, threshold: float) -> None:
     def add_rows(table, df, prefix: str = "") -> None:
         for row in sort_by_kappa(df).itertuples():
             table.add_row(
-                prefix + row.code, str(row.n), f"{row.a}/{row.b}/{row.c}/{row.d}", _fmt(row.percent, 1),
+                prefix + row.code, str(row.n), f"{row.a}/{row.b}/{row.c}/{row.d}", _fmt(row.percent, PERCENT_DIGITS),
                 mark(row, "kappa"), mark(row, "alpha"), mark(row, "ac1"), _fmt(row.bp),
                 mark(row, "pos_agree"), mark(row, "neg_agree"), verdict(row.kappa, True),
             )
@@ -79,8 +74,8 @@ def _render_rich(result, threshold: float) -> None:
     for row, name in zip(result.pooled.itertuples(), ("pooled (sum)", "pooled (mean)")):
         cells = "" if pd.isna(row.a) else f"{row.a}/{row.b}/{row.c}/{row.d}"
         n = "" if pd.isna(row.n) else str(row.n)
-        table.add_row(name, n, cells, _fmt(row.percent, 1), _with_ci(row, "kappa", result.ci), _fmt(row.alpha),
-                      _fmt(row.ac1), _fmt(row.bp), _fmt(row.pos_agree), _fmt(row.neg_agree),
+        table.add_row(name, n, cells, _fmt(row.percent, PERCENT_DIGITS), _with_ci(row, "kappa", result.ci),
+                      _fmt(row.alpha), _fmt(row.ac1), _fmt(row.bp), _fmt(row.pos_agree), _fmt(row.neg_agree),
                       landis_koch(row.kappa))
     out.print(table)
     if notes:
@@ -94,7 +89,7 @@ def _render_rich(result, threshold: float) -> None:
         from qualcode.cli._util import render_table
 
         view = result.per_code_document[["code", "document", "a", "b", "c", "d", "n", "percent", "kappa"]].copy()
-        view["percent"] = view["percent"].map(lambda v: _fmt(v, 1))
+        view["percent"] = view["percent"].map(lambda v: _fmt(v, PERCENT_DIGITS))
         view["kappa"] = view["kappa"].map(_fmt)
         render_table(view, "table", title="Per code × document (NVivo's coding comparison)")
 
@@ -193,8 +188,9 @@ def agree(
             raise typer.Exit(EXIT_BELOW_THRESHOLD)
 
 
-PERCENT_DIGITS = 1
-STATISTIC_DIGITS = 3
+# csv and json keep full precision; md is for reading but often pasted into a report, so one more
+# decimal than the terminal table
+MD_STATISTIC_DIGITS = 3
 
 
 def rounded_for_reading(table):
@@ -207,7 +203,7 @@ def rounded_for_reading(table):
     for column in view.columns:
         if not pd.api.types.is_float_dtype(view[column]):
             continue
-        digits = PERCENT_DIGITS if str(column).startswith("percent") else STATISTIC_DIGITS
+        digits = PERCENT_DIGITS if str(column).startswith("percent") else MD_STATISTIC_DIGITS
         view[column] = [("" if pd.isna(v) else f"{v:.{digits}f}") for v in view[column]]
     return view
 
