@@ -36,6 +36,11 @@ def err_console() -> Console:
     return Console(file=sys.stderr, soft_wrap=True)
 
 
+def plural(count: int, word: str) -> str:
+    """``1 code``, ``2 codes``: a count with its noun, for notices and captions."""
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
 def notice(message: str) -> None:
     """A one-line notice on stderr."""
     err_console().print(message, highlight=False, markup=False)

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from qualcode.cli._util import FormatOption, ProjectOption
+from qualcode.cli._util import FormatOption, ProjectOption, plural
 
 
 def apply(
@@ -70,8 +70,8 @@ def apply(
         project.close()
     table = result.summary_frame()
     what = "would make" if dry_run else "made"
-    caption = (f"{result.coder} {what} {_plural(result.codings_added, 'coding')} by {result.unit} in"
-               f" {_plural(result.documents, 'document')}"
+    caption = (f"{result.coder} {what} {plural(result.codings_added, 'coding')} by {result.unit} in"
+               f" {plural(result.documents, 'document')}"
                f" ({result.tokens:,} tokens, {result.seconds:.1f} s)")
     name = result.codebook_name or "current"
     title = f"Dry run of codebook '{name}' (nothing written)" if dry_run else f"Codebook '{name}' applied"
@@ -83,10 +83,6 @@ def apply(
     else:
         notice(f"Rule codings of '{result.coder}': {changes}; codebook version {result.version_id}."
                " 'qualcode codings explain ID' shows why a coding was made.")
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
 def register(app: typer.Typer) -> None:

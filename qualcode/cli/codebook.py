@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from qualcode.cli._util import ForceOption, FormatOption, ProjectOption
+from qualcode.cli._util import ForceOption, FormatOption, ProjectOption, plural
 
 codebook_app = typer.Typer(
     name="codebook", no_args_is_help=True,
@@ -43,7 +43,7 @@ def validate_command(file: FileArgument) -> None:
         out.print(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in {file}", highlight=False,
                   markup=False)
         raise typer.Exit(1)
-    out.print(f"{file}: valid — {_plural(len(codebook.nodes), 'code')}, {_plural(codebook.rule_count(), 'rule')}"
+    out.print(f"{file}: valid — {plural(len(codebook.nodes), 'code')}, {plural(codebook.rule_count(), 'rule')}"
               f" (version {codebook.content_hash[:12]})", highlight=False, markup=False)
 
 
@@ -65,7 +65,7 @@ def show_command(
         qualcode codebook show --format md
     """
     from qualcode.cli._util import check_format, console, open_project, render_table
-    from qualcode.codebook import codebook_overview, load_codebook_file
+    from qualcode.codebook import codebook_overview, current_version_id, load_codebook_file, load_version
 
     fmt = check_format(fmt, ("table", "csv", "json", "md"))
     if file is not None:
@@ -75,11 +75,10 @@ def show_command(
     else:
         project = open_project(project_dir)
         try:
-            table = codebook_overview(project.connect(), include_inactive=include_inactive)
-            from qualcode.codebook import current_version_id, load_version
-
-            version_id = current_version_id(project.connect())
-            title = (load_version(project.connect(), version_id).name if version_id else None) or "Codebook"
+            conn = project.connect()
+            table = codebook_overview(conn, include_inactive=include_inactive)
+            version_id = current_version_id(conn)
+            title = (load_version(conn, version_id).name if version_id else None) or "Codebook"
         finally:
             project.close()
     if fmt != "table":
@@ -138,16 +137,12 @@ def import_command(
         project.close()
     renamed = f" {result['renamed']} renamed (same GUID)," if result["renamed"] else ""
     notice(f"Imported '{result['name'] or file}' as codebook version {result['version_id']}"
-           f" ({result['content_hash'][:12]}): {_plural(result['codes'], 'code')}, {_plural(result['rules'], 'rule')};"
+           f" ({result['content_hash'][:12]}): {plural(result['codes'], 'code')}, {plural(result['rules'], 'rule')};"
            f" {result['added']} added, {result['updated']} updated,{renamed} {result['reactivated']} reactivated,"
            f" {result['deactivated']} made inactive, {result['unchanged']} unchanged.")
     if result["kept_stored_fields"]:
         notice(f"A .{result['source_format']} file carries no include, exclude, examples, memos or rules:"
-               f" {_plural(result['kept_stored_fields'], 'code')} kept the stored ones.")
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+               f" {plural(result['kept_stored_fields'], 'code')} kept the stored ones.")
 
 
 @codebook_app.command("export")
@@ -265,7 +260,7 @@ def rename_command(
     finally:
         project.close()
     notice(f"Renamed {result['old']} to {result['new']} ('{result['label']}');"
-           f" {_plural(result['codings'], 'coding')} {'follows' if result['codings'] == 1 else 'follow'} it.")
+           f" {plural(result['codings'], 'coding')} {'follows' if result['codings'] == 1 else 'follow'} it.")
 
 
 @codebook_app.command("merge")
@@ -293,9 +288,9 @@ def merge_command(
     finally:
         project.close()
     notice(f"Merged {', '.join(result['sources'])} into {result['into']}"
-           f"{' (new code)' if result['created'] else ''}: {_plural(result['codings_moved'], 'coding')} and"
-           f" {_plural(result['decisions_moved'], 'decision')} moved,"
-           f" {_plural(result['duplicates_dropped'], 'duplicate coding')} dropped.")
+           f"{' (new code)' if result['created'] else ''}: {plural(result['codings_moved'], 'coding')} and"
+           f" {plural(result['decisions_moved'], 'decision')} moved,"
+           f" {plural(result['duplicates_dropped'], 'duplicate coding')} dropped.")
 
 
 def register(app: typer.Typer) -> None:
