@@ -266,6 +266,20 @@ class CountsResult:
             text += f"; by {self.by}: {groups}"
         return text
 
+    def display(self):
+        """The counts as a terminal table shows them: labels indented by depth, whole
+        percentages (rounded half up from the counts, not re-rounded from the 1-decimal
+        ``pct``) beside each n, then units, documents and ids."""
+        view = self.table.copy()
+        view["label"] = ["  " * (depth - 1) + label for label, depth in zip(view["label"], view["depth"])]
+        view["%"] = [percent_text(n, d) for n, d in zip(view["n"], view["denominator"])]
+        groups = [c[len("n ("):-1] for c in self.table.columns if c.startswith("n (")]
+        for value in groups:
+            view[f"% ({value})"] = [percent_text(n, self.group_denominators[value]) for n in view[f"n ({value})"]]
+        keep = ["key", "label", "n", "%"] + [c for value in groups for c in (f"n ({value})", f"% ({value})")] + \
+               ["units", "documents", "ids"]
+        return view[keep]
+
 
 def check_level(level: str) -> str:
     if level not in LEVELS:

@@ -108,6 +108,11 @@ def test_split_by_attribute_has_per_value_denominators(tiny_project):
     assert caseload["pct (Support worker)"] == 50.0
     assert caseload["n (not recorded)"] == 1
     assert caseload["pct (not recorded)"] == 100.0
+    shown = result.display().set_index("key").loc["work.caseload"]
+    assert shown["label"] == "  Caseload pressure"  # indented one step: a code beneath its theme
+    assert (shown["n"], shown["%"]) == (2, "67%")
+    assert (shown["n (Support worker)"], shown["% (Support worker)"]) == (1, "50%")
+    assert (shown["n (not recorded)"], shown["% (not recorded)"]) == (1, "100%")
 
 
 def test_unknown_attribute_is_an_error(tiny_project):

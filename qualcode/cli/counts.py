@@ -60,7 +60,6 @@ def counts(
     """
     from qualcode.cli._util import notice, open_project, output_format, render_table
     from qualcode.exports import table_to_text, write_table
-    from qualcode import themes as themes_module
     from qualcode.themes import (compute_counts, theme_table_from, theme_table_markdown, write_theme_table)
 
     file_formats = ("csv", "json", "md", "xlsx", "docx") + (("tex",) if table else ())
@@ -85,17 +84,7 @@ def counts(
         notice(f"Wrote counts for {len(df)} codes to {out}")
         return
     if fmt == "table":
-        view = df.copy()
-        view["label"] = ["  " * (depth - 1) + label for label, depth in zip(view["label"], view["depth"])]
-        # whole percentages rounded half up from the counts (not re-rounded from the 1-decimal column)
-        view["%"] = [themes_module.percent_text(n, d) for n, d in zip(view["n"], view["denominator"])]
-        groups = [c[len("n ("):-1] for c in df.columns if c.startswith("n (")]
-        for value in groups:
-            view[f"% ({value})"] = [themes_module.percent_text(n, result.group_denominators[value])
-                                    for n in view[f"n ({value})"]]
-        keep = ["key", "label", "n", "%"] + [c for value in groups for c in (f"n ({value})", f"% ({value})")] + \
-               ["units", "documents", "ids"]
-        render_table(view[keep], "table", title=title)
+        render_table(result.display(), "table", title=title)
     else:
         typer.echo(table_to_text(df, fmt), nl=False)
 
