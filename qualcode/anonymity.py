@@ -1296,29 +1296,20 @@ _RAW_TEXT_SUFFIXES = (".txt", ".md")
 
 def read_file_text(path: Path | str, *, interviewer_labels: list[str] | None = None) -> str:
     """The text of a transcript file not yet imported (errors name the file, never its content)."""
+    from qualcode import transcripts
     from qualcode.errors import InputError
+    from qualcode.project import DEFAULT_INTERVIEWER_LABELS
 
     path = Path(path)
     if path.is_dir():
         raise InputError(f"{path} is a folder; give transcript files (e.g. {path}/*.txt)")
     if not path.exists():
         raise InputError(f"{path} does not exist; check the path")
-    try:
-        from qualcode import transcripts
-    except ImportError:  # pragma: no cover - the importer ships with qualcode
-        transcripts = None
-    if transcripts is None or path.suffix.lower() in _RAW_TEXT_SUFFIXES:
+    if path.suffix.lower() in _RAW_TEXT_SUFFIXES:
         data = path.read_bytes()
         if not data.strip():
             raise InputError(f"{path} is empty; check that it is the right file")
-        if transcripts is not None:
-            return transcripts.decode_text(data, path.name)[0]
-        try:
-            return data.decode("utf-8-sig").replace("\r\n", "\n")
-        except UnicodeDecodeError:
-            raise InputError(f"{path} is not UTF-8 text; re-save it as UTF-8") from None
-    from qualcode.project import DEFAULT_INTERVIEWER_LABELS
-
+        return transcripts.decode_text(data, path.name)[0]
     return transcripts.parse_file(path, interviewer_labels=interviewer_labels or DEFAULT_INTERVIEWER_LABELS).text
 
 
