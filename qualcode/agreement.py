@@ -372,16 +372,33 @@ class AgreementResult:
     ci_level: float = 0.95
     settings: dict = field(default_factory=dict)
 
-    def table(self):
-        """per_code, per_theme and pooled rows stacked (one DataFrame, the ``level`` column tells them apart)."""
+    def table(self, *, with_documents: bool = False):
+        """per_code, per_theme and pooled rows stacked (one DataFrame, the ``level`` column tells them apart);
+        ``with_documents`` adds the code × document rows (level ``code×document``) when they were computed."""
         import pandas as pd
 
         parts = [self.per_code, self.per_theme, self.pooled]
+        if with_documents and self.per_code_document is not None:
+            parts.append(self.per_code_document.assign(level="code×document"))
         stacked = pd.concat([p for p in parts if p is not None and len(p)], ignore_index=True)
-        # counts stay integers (the pooled mean row has none): Python ints and None, not floats
+        # counts stay integers; the pooled mean row has none and gets an empty cell, not None: a None
+        # would make the csv writer turn the whole column into floats (1.0, 2.0, …)
         for cell in ("a", "b", "c", "d", "n"):
-            stacked[cell] = pd.Series([None if pd.isna(v) else int(v) for v in stacked[cell]], dtype=object)
+            stacked[cell] = pd.Series(["" if pd.isna(v) else int(v) for v in stacked[cell]], dtype=object)
         return stacked
+
+    def sheets(self) -> dict:
+        """{sheet name: DataFrame} for an xlsx workbook: per code, per theme, pooled, what was compared
+        and the settings, and (char level) per code x document."""
+        import pandas as pd
+
+        compared = pd.DataFrame(
+            [{"item": k, "value": ", ".join(v) if isinstance(v, list) else str(v)} for k, v in self.compared.items()]
+            + [{"item": f"setting: {k}", "value": "" if v is None else str(v)} for k, v in self.settings.items()])
+        sheets = {"per code": self.per_code, "per theme": self.per_theme, "pooled": self.pooled, "compared": compared}
+        if self.per_code_document is not None:
+            sheets["per code x document"] = self.per_code_document
+        return sheets
 
     def to_dict(self) -> dict:
         """A JSON-ready dict (undefined values as None)."""

@@ -218,32 +218,15 @@ def _write_output(result, fmt: str, out: Path | None, force: bool) -> None:
     if fmt == "json":
         text = json.dumps(result.to_dict(), ensure_ascii=False, indent=2, default=str) + "\n"
     elif fmt in ("csv", "md"):
-        import pandas as pd
-
-        table = result.table()
-        if result.per_code_document is not None:
-            table = pd.concat([table, result.per_code_document.assign(level="code×document")], ignore_index=True)
-        # an empty cell, not None, for the pooled mean row's counts: a None would make the writer turn
-        # the whole column into floats (1.0, 2.0, …)
-        for cell in ("a", "b", "c", "d", "n"):
-            table[cell] = pd.Series(["" if pd.isna(v) else int(v) for v in table[cell]], dtype=object)
+        table = result.table(with_documents=True)
         if fmt == "md":
             table = rounded_for_reading(table)
         text = table_to_text(table, fmt)
     else:
         text = None
     if fmt == "xlsx":
-        import pandas as pd
-
-        compared = pd.DataFrame(
-            [{"item": k, "value": ", ".join(v) if isinstance(v, list) else str(v)} for k, v in result.compared.items()]
-            + [{"item": f"setting: {k}", "value": "" if v is None else str(v)} for k, v in result.settings.items()])
-        sheets = {"per code": result.per_code, "per theme": result.per_theme, "pooled": result.pooled,
-                  "compared": compared}
-        if result.per_code_document is not None:
-            sheets["per code x document"] = result.per_code_document
         with atomic_write(out, force) as tmp:
-            write_xlsx(sheets, tmp)
+            write_xlsx(result.sheets(), tmp)
         notice(f"Agreement written to {out}")
         return
     if out is None:
