@@ -1046,13 +1046,10 @@ def read_codebook_file(path: Path | str) -> tuple[Codebook | None, list[Problem]
         return None, [Problem(Where(str(path)), "no such file")]
     if suffix == ".qdc":
         from qualcode.errors import QualcodeError
+        from qualcode.refi import read_qdc
 
         try:
-            from qualcode import refi
-        except ImportError:
-            return None, [Problem(Where(str(path)), "REFI-QDA codebooks (.qdc) are not supported by this installation")]
-        try:
-            return refi.read_qdc(path), []
+            return read_qdc(path), []
         except QualcodeError as exc:
             message = str(exc)
             # the reader's messages start with the path, which the problem's place already gives
