@@ -136,8 +136,9 @@ def write_xlsx(sheets: dict, path: Path | str, *, finish: Callable | None = None
 
     workbook = Workbook()
     workbook.remove(workbook.active)
+    used: set[str] = set()
     for name, df in sheets.items():
-        sheet = workbook.create_sheet(title=_sheet_title(name))
+        sheet = workbook.create_sheet(title=sheet_title(name, used))
         sheet.append([str(c) for c in df.columns])
         for row in df.itertuples(index=False):
             sheet.append([_xlsx_value(v) for v in row])
@@ -158,9 +159,16 @@ def write_xlsx(sheets: dict, path: Path | str, *, finish: Callable | None = None
     workbook.save(path)
 
 
-def _sheet_title(name: str) -> str:
-    cleaned = "".join("_" if ch in '[]:*?/\\' else ch for ch in str(name)).strip("'")
-    return (cleaned or "Sheet")[:31]
+def sheet_title(name: str, used: set[str]) -> str:
+    """A sheet title Excel accepts (no []:*?/\\, at most 31 characters) that is not yet in ``used``
+    (compared without case, as Excel does): names cut to the same 31 characters get " 2", " 3", …"""
+    base = ("".join("_" if ch in '[]:*?/\\' else ch for ch in str(name)).strip("'") or "Sheet")[:31]
+    title, number = base, 2
+    while title.lower() in used:
+        suffix = f" {number}"
+        title, number = base[:31 - len(suffix)] + suffix, number + 1
+    used.add(title.lower())
+    return title
 
 
 def _xlsx_value(value):

@@ -365,21 +365,9 @@ def write_quotes(result: QuoteResult, out, *, force: bool = False, split: bool =
                 sheets = {theme: part.drop(columns=["theme"]) for theme, part in df.groupby("theme", sort=False)}
             else:
                 sheets = {"Quotations": df}
-            write_xlsx(_unique_sheet_names(sheets), tmp)
+            write_xlsx(sheets, tmp)
         else:
             _write_docx(result, tmp)
-
-
-def _unique_sheet_names(sheets: dict) -> dict:
-    out, used = {}, set()
-    for name, df in sheets.items():
-        base = "".join("_" if ch in '[]:*?/\\' else ch for ch in str(name))[:28] or "Sheet"
-        candidate, k = base, 2
-        while candidate.lower() in used:
-            candidate, k = f"{base[:26]} {k}", k + 1
-        used.add(candidate.lower())
-        out[candidate] = df
-    return out
 
 
 def quotes_markdown(result: QuoteResult) -> str:

@@ -643,6 +643,8 @@ def framework_matrix(
     """
     import pandas as pd
 
+    from qualcode.exports import sheet_title
+
     if cells not in MATRIX_CELLS:
         raise InputError(f"unknown cell type '{cells}'; choose one of {', '.join(MATRIX_CELLS)}")
     data = coded_respondents(conn, coder=coder)
@@ -674,6 +676,7 @@ def framework_matrix(
     base_rows = [{"respondent": r, **{a: data.attributes.get(r, {}).get(a) for a in attribute_names}}
                  for r in respondents]
     sheets: dict[str, object] = {}
+    sheet_titles: set[str] = set()
     flat = pd.DataFrame(base_rows, columns=["respondent", *attribute_names])
     for theme in tree.roots:
         columns = tree.descendants(theme, include_self=False) or [theme]
@@ -685,19 +688,8 @@ def framework_matrix(
                 label = tree.label_path(key)[len(tree.by_key[theme].label) + 3:]
             sheet[f"{label} [{key}]"] = values
             flat[f"{tree.label_path(key)} [{key}]"] = values
-        sheets[_unique_sheet_name(tree.by_key[theme].label, sheets)] = sheet
+        sheets[sheet_title(tree.by_key[theme].label, sheet_titles)] = sheet
     return MatrixResult(sheets=sheets, flat=flat, cells=cells, coder=data.coder, notices=data.notices())
-
-
-def _unique_sheet_name(label: str, taken) -> str:
-    from qualcode.exports import _sheet_title
-
-    name = _sheet_title(label)
-    suffix = 2
-    while name in taken:
-        name = _sheet_title(label)[:28] + f" {suffix}"
-        suffix += 1
-    return name
 
 
 def _coded_passages(conn: sqlite3.Connection, data: CodedRespondents) -> dict[tuple[str, str], list[str]]:

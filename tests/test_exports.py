@@ -64,3 +64,15 @@ def test_written_files_get_an_ordinary_mode(tmp_path):
     finally:
         os.umask(mask)
     assert (tmp_path / "t.csv").stat().st_mode & 0o777 == 0o644
+
+
+def test_sheet_titles_cut_to_the_same_31_characters_stay_distinct(tmp_path):
+    import openpyxl
+    import pandas as pd
+
+    long_name = "Relationships with families and carers: part"
+    frame = pd.DataFrame({"x": [1]})
+    exports.write_xlsx({long_name + " one": frame, long_name + " two": frame, "a/b": frame, "A_B": frame},
+                       tmp_path / "t.xlsx")
+    assert openpyxl.load_workbook(tmp_path / "t.xlsx").sheetnames == [
+        long_name[:31], long_name[:29] + " 2", "a_b", "A_B 2"]
