@@ -31,13 +31,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from bisect import bisect_right
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from qualcode import store
 from qualcode.errors import InputError, NotFound, SheetError
-from qualcode.units import merge_intervals
+from qualcode.units import clip_spans, merge_intervals
 
 RECONCILE_LEVELS = ("paragraph", "turn", "sentence")
 CLOSING_DECISIONS = ("apply", "reject", "A", "B")
@@ -159,36 +158,6 @@ def compared_units(conn: sqlite3.Connection, coder_a: str, coder_b: str, level: 
     return scope.restrict(load_units(conn, level, documents=scope.document_ids, language=language))
 
 
-def clip_codings(units, codings) -> dict[tuple[int, object], tuple[tuple[int, int], ...]]:
-    """``{(unit_index, group): merged spans clipped to the unit}`` (to each of its segments).
-
-    ``codings`` yields ``(group, document_id, start, end)``. A unit counts a
-    group as present when any span overlaps it by at least one character
-    (the same rule as ``units.coverage``).
-    """
-    by_doc: dict[int, list[tuple[int, int, int]]] = {}
-    for index, unit in enumerate(units):
-        for document_id, start, end in unit.segments:
-            by_doc.setdefault(document_id, []).append((start, end, index))
-    starts: dict[int, list[int]] = {}
-    for document_id, segs in by_doc.items():
-        segs.sort()
-        starts[document_id] = [s[0] for s in segs]
-    pieces: dict[tuple[int, object], list[tuple[int, int]]] = {}
-    for group, document_id, start, end in codings:
-        segs = by_doc.get(document_id)
-        if not segs:
-            continue
-        i = bisect_right(starts[document_id], end - 1) - 1
-        while i >= 0 and segs[i][1] > start:
-            seg_start, seg_end, index = segs[i]
-            clipped = (max(start, seg_start), min(end, seg_end))
-            if clipped[1] > clipped[0]:
-                pieces.setdefault((index, group), []).append(clipped)
-            i -= 1
-    return {key: merge_intervals(value) for key, value in pieces.items()}
-
-
 # -- the session -----------------------------------------------------------------------
 
 class Session:
@@ -231,7 +200,7 @@ class Session:
             "SELECT coder_id, code_id, document_id, start, end FROM codings WHERE coder_id IN (?, ?)", (a_id, b_id))
         codings = [(("A" if r[0] == a_id else "B", r[1]), r[2], r[3], r[4]) for r in rows
                    if code_ids is None or r[1] in code_ids]
-        clipped = clip_codings(self.units, codings)
+        clipped = clip_spans(self.units, codings)
         texts: dict[int, str] = {}
         self._disagreements: list[Disagreement] = []
         self._agreements: list[Agreement] = []
@@ -276,7 +245,7 @@ class Session:
         paragraphs = [u for u in load_units(conn, "paragraph") if u.unit_ids[0] in single]
         owner = ["A" if u.unit_ids[0] in scope_a else "B" for u in paragraphs]
         carried = []
-        for (index, (who, code_id)), spans in sorted(clip_codings(paragraphs, codings).items(),
+        for (index, (who, code_id)), spans in sorted(clip_spans(paragraphs, codings).items(),
                                                      key=lambda item: (item[0][0], item[0][1][1])):
             if who == owner[index]:
                 carried.append(Carried(paragraphs[index].key, paragraphs[index].document_id, code_id,

@@ -254,6 +254,33 @@ def _opens(text: str, index: int) -> bool:
     return char in "\"'" and (index == 0 or text[index - 1].isspace())
 
 
+def _segment_index(units: list[Unit]) -> dict[int, tuple[list[tuple[int, int, int]], list[int]]]:
+    """Per document: the units' segments ``(start, end, unit_index)`` sorted, and their starts."""
+    segments_by_doc: dict[int, list[tuple[int, int, int]]] = {}
+    for index, unit in enumerate(units):
+        for document_id, start, end in unit.segments:
+            segments_by_doc.setdefault(document_id, []).append((start, end, index))
+    index_by_doc = {}
+    for document_id, segments in segments_by_doc.items():
+        segments.sort()
+        index_by_doc[document_id] = (segments, [s[0] for s in segments])
+    return index_by_doc
+
+
+def _overlapping_segments(segments: list[tuple[int, int, int]], starts: list[int], start: int, end: int):
+    """The segments overlapping ``start``–``end`` by at least one character, as
+    ``(overlap_start, overlap_end, unit_index)``."""
+    # segments are disjoint and sorted, so ends are sorted too; walk back from
+    # the last segment starting before `end` while segments still reach `start`
+    i = bisect_right(starts, end - 1) - 1
+    while i >= 0 and segments[i][1] > start:
+        seg_start, seg_end, index = segments[i]
+        low, high = max(start, seg_start), min(end, seg_end)
+        if high > low:
+            yield low, high, index
+        i -= 1
+
+
 def coverage(units: list[Unit], spans: Iterable[tuple[object, int, int, int]]) -> dict[tuple[int, object], int]:
     """Characters of each unit covered by each group of spans.
 
@@ -262,42 +289,38 @@ def coverage(units: list[Unit], spans: Iterable[tuple[object, int, int, int]]) -
     group are merged first, so the result is the size of the union. Returns
     ``{(unit_index, group): covered_characters}`` for every pair that overlaps.
     """
-    # segment index per document: sorted starts, with ends and unit indexes
-    seg_by_doc: dict[int, list[tuple[int, int, int]]] = {}
-    for index, unit in enumerate(units):
-        for document_id, start, end in unit.segments:
-            seg_by_doc.setdefault(document_id, []).append((start, end, index))
-    starts_by_doc = {}
-    for document_id, segs in seg_by_doc.items():
-        segs.sort()
-        starts_by_doc[document_id] = [s[0] for s in segs]
-    merged: dict[tuple[object, int], list[list[int]]] = {}
+    index_by_doc = _segment_index(units)
+    grouped: dict[tuple[object, int], list[tuple[int, int]]] = {}
     for group, document_id, start, end in spans:
-        merged.setdefault((group, document_id), []).append([start, end])
+        grouped.setdefault((group, document_id), []).append((start, end))
     result: dict[tuple[int, object], int] = {}
-    for (group, document_id), intervals in merged.items():
-        segs = seg_by_doc.get(document_id)
-        if not segs:
+    for (group, document_id), intervals in grouped.items():
+        if document_id not in index_by_doc:
             continue
-        starts = starts_by_doc[document_id]
-        intervals.sort()
-        union = [intervals[0]]
-        for start, end in intervals[1:]:
-            if start <= union[-1][1]:
-                union[-1][1] = max(union[-1][1], end)
-            else:
-                union.append([start, end])
-        for start, end in union:
-            # segments are disjoint and sorted, so ends are sorted too; walk back from
-            # the last segment starting before `end` while segments still reach `start`
-            i = bisect_right(starts, end - 1) - 1
-            while i >= 0 and segs[i][1] > start:
-                seg_start, seg_end, index = segs[i]
-                overlap = min(end, seg_end) - max(start, seg_start)
-                if overlap > 0:
-                    result[(index, group)] = result.get((index, group), 0) + overlap
-                i -= 1
+        segments, starts = index_by_doc[document_id]
+        for start, end in merge_intervals(intervals):
+            for low, high, index in _overlapping_segments(segments, starts, start, end):
+                result[(index, group)] = result.get((index, group), 0) + high - low
     return result
+
+
+def clip_spans(units: list[Unit], spans: Iterable[tuple[object, int, int, int]]) \
+        -> dict[tuple[int, object], tuple[tuple[int, int], ...]]:
+    """``{(unit_index, group): merged spans clipped to the unit}`` (to each of its segments).
+
+    ``spans`` yields ``(group, document_id, start, end)``. A unit has a group
+    when any span overlaps it by at least one character (the same rule as
+    ``coverage``).
+    """
+    index_by_doc = _segment_index(units)
+    pieces: dict[tuple[int, object], list[tuple[int, int]]] = {}
+    for group, document_id, start, end in spans:
+        if document_id not in index_by_doc:
+            continue
+        segments, starts = index_by_doc[document_id]
+        for low, high, index in _overlapping_segments(segments, starts, start, end):
+            pieces.setdefault((index, group), []).append((low, high))
+    return {key: merge_intervals(value) for key, value in pieces.items()}
 
 
 def unit_text(conn: sqlite3.Connection, unit: Unit, separator: str = "\n\n") -> str:

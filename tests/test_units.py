@@ -34,6 +34,26 @@ def test_coverage_equals_per_character_count(cuts, spans):
             assert result.get((index, group), 0) == expected
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    cuts=st.lists(st.integers(0, 200), min_size=2, max_size=20),
+    spans=st.lists(st.tuples(st.sampled_from(["x", "y"]), st.integers(0, 199), st.integers(1, 60)), max_size=15),
+)
+def test_clipped_spans_are_the_coded_characters_of_each_unit(cuts, spans):
+    unit_list = _units_from_cuts(cuts)
+    coded = [(group, 1, start, min(start + length, 200)) for group, start, length in spans]
+    clipped = units.clip_spans(unit_list, coded)
+    assert set(clipped) == set(units.coverage(unit_list, coded))
+    for index, unit in enumerate(unit_list):
+        for group in ("x", "y"):
+            chars = {c for g, _, s, e in coded if g == group for c in range(s, e)}
+            expected = {c for c in range(unit.start, unit.end) if c in chars}
+            pieces = clipped.get((index, group), ())
+            assert {c for s, e in pieces for c in range(s, e)} == expected
+            assert list(pieces) == sorted(pieces)  # merged: sorted and disjoint
+            assert all(e < s2 for (_, e), (s2, _) in zip(pieces, pieces[1:]))
+
+
 def test_spans_in_other_documents_do_not_count():
     unit_list = [Unit("D#1", "paragraph", ((1, 0, 10),), "R", "R", "respondent", "D", (1,))]
     assert units.coverage(unit_list, [("x", 2, 0, 10)]) == {}
