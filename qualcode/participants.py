@@ -12,9 +12,6 @@ from dataclasses import dataclass, field
 
 from qualcode.errors import InputError, NotFound
 
-NOT_RECORDED = "not recorded"
-
-
 @dataclass
 class ParticipantsTable:
     """``table`` (tidy): characteristic, category, n, pct, mean, min, max, summary.
@@ -69,7 +66,8 @@ def participant_table(
     from natsort import natsorted
 
     from qualcode.respondents import attribute_names, load_attributes
-    from qualcode.themes import percent, percent_text
+    # the same label and rounding as the theme counts' groups, so the two tables agree
+    from qualcode.themes import NOT_RECORDED, percent, percent_text
 
     attributes = load_attributes(conn)
     with_text = {r[0] for r in conn.execute(
