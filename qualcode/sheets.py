@@ -345,12 +345,14 @@ def export_sheet(
             "sample_by": by if sample is not None else None,
             "sampled": ", ".join(sampled),
         }
-        with atomic_write(out, force) as tmp:
-            _write_workbook(tmp, tree, code_keys, units, marks, meta)
         store.record_history(conn, "sheet export", coder=coder_name, path=str(out), units=len(units),
                              codes=len(code_keys), sample_id=sample_id, fraction=sample,
                              seed=seed if sample is not None else None, by=by if sample is not None else None,
                              replaced_sample_id=replaced)
+        # the file last, inside the transaction: if writing it fails, the sample and assignments
+        # are rolled back; nothing is left to fail after it but the commit
+        with atomic_write(out, force) as tmp:
+            _write_workbook(tmp, tree, code_keys, units, marks, meta)
     from natsort import natsorted
 
     return SheetExportResult(
