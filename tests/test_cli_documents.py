@@ -81,3 +81,18 @@ def test_empty_project_and_bad_format(tmp_path):
 def test_help_has_an_example():
     result = runner.invoke(app, ["documents", "--help"])
     assert result.exit_code == 0 and "Example:" in result.stdout
+
+
+def test_table_shows_bracketed_names_as_written(project_dir, tmp_path):
+    # a name like "[draft] SF9.txt" is text, not terminal markup that would be dropped
+    source = tmp_path / "[draft] SF9.txt"
+    source.write_text("Interviewer: How are you?\n\nSF9: Fine, thanks.\n", encoding="utf-8")
+    imported = runner.invoke(app, ["import", str(source), "--respondent", "SF9", "-p", str(project_dir)],
+                             env={"COLUMNS": "200"})
+    assert imported.exit_code == 0, imported.output
+    assert "[draft] SF9.txt" in imported.stdout
+    listed = runner.invoke(app, ["documents", "-p", str(project_dir)], env={"COLUMNS": "200"})
+    assert listed.exit_code == 0, listed.output
+    assert "[draft] SF9.txt" in listed.stdout
+    with Project.find(project_dir) as project:
+        assert documents.get_document(project.connect(), "[draft] SF9.txt").respondent_id == "SF9"

@@ -115,6 +115,11 @@ def render_table(df, fmt: str = "table", *, title: str | None = None, caption: s
     for column in df.columns:
         numeric = str(df[column].dtype).startswith(("int", "float"))
         table.add_column(str(column), justify="right" if numeric else "left", overflow="fold")
+    from rich.highlighter import ReprHighlighter
+
+    # Cells are highlighted as rich does by default but never read as markup: they hold quotes and
+    # names such as "[laughs]" or "[draft] SF4.txt", which markup would drop.
+    highlight = ReprHighlighter()
     for row in df.itertuples(index=False):
-        table.add_row(*["" if v is None or (isinstance(v, float) and v != v) else str(v) for v in row])
+        table.add_row(*[highlight("" if v is None or (isinstance(v, float) and v != v) else str(v)) for v in row])
     console().print(table)
