@@ -250,10 +250,8 @@ def _stage_fill(ctx: dict) -> Step:
         return Step(title, ["Skipped: no coder has coded anything yet."], command=command)
     if not source.exists():
         return Step(title, ["Skipped: the example manuscript is missing from this installation."], command=command)
-    if out.exists():
-        out.unlink()
     try:
-        result = fill_manuscript(ctx["project"].connect(), source, out, coder=coder)
+        result = fill_manuscript(ctx["project"].connect(), source, out, coder=coder, force=True)
     except QualcodeError as exc:
         return Step(title, [f"Skipped: {exc}"], command=command)
     filled = out.read_text(encoding="utf-8").split("## Workload and capacity", 1)[-1].split("##", 1)[0]
