@@ -75,6 +75,21 @@ def test_show_a_file_needs_no_project(tmp_path, monkeypatch):
     assert "sup.peer,Peer support,2,support,1,True" in result.stdout
 
 
+def test_show_tree_and_validate_print_bracketed_text_as_written(tmp_path, monkeypatch):
+    # labels, names and file names are text: "[peer]" must not be read as terminal markup and dropped
+    monkeypatch.setenv("COLUMNS", "200")
+    path = tmp_path / "[v2] codebook.yaml"
+    path.write_text("name: Study [v2]\ncodes:\n  - key: sup\n    label: Support [peer]\n", encoding="utf-8")
+    shown = run("codebook", "show", path)
+    assert shown.exit_code == 0, shown.output
+    assert "Study [v2]" in shown.stdout and "Support [peer]" in shown.stdout
+    assert cb.load_codebook_file(path).nodes[0]["label"] == "Support [peer]"
+    path.write_text("codes:\n  - key: sup\n    label: ''\n", encoding="utf-8")
+    refused = run("codebook", "validate", path)
+    assert refused.exit_code == 1
+    assert f"Error: {path}:3:12: code 'sup' has an empty label" in refused.stderr
+
+
 def test_import_of_a_bad_file_exits_1_and_changes_nothing(project_dir):
     before = state(project_dir)
     result = run("codebook", "import", FIXTURES / "malformed.yaml", "-p", project_dir)

@@ -84,16 +84,19 @@ def show_command(
     if fmt != "table":
         render_table(table, fmt)
         return
+    from rich.markup import escape
     from rich.tree import Tree
 
     fixed = {"key", "label", "depth", "parent", "rules", "active", "definition"}
     coders = [c for c in table.columns if c not in fixed]
-    root = Tree(f"[bold]{title}[/]" + (f"  [dim](codings by {', '.join(coders)})[/]" if coders else ""))
+    root = Tree(f"[bold]{escape(title)}[/]"
+                + (f"  [dim](codings by {escape(', '.join(coders))})[/]" if coders else ""))
     branches = {}
     for row in table.itertuples(index=False):
         record = row._asdict()
-        counts = "  ".join(f"{coder}: {record[coder]}" for coder in coders if record[coder])
-        text = f"[bold]{record['label']}[/] [cyan]{record['key']}[/]"
+        counts = escape("  ".join(f"{coder}: {record[coder]}" for coder in coders if record[coder]))
+        # labels and keys are text: escaped so a label such as "Support [peer]" is shown, not read as markup
+        text = f"[bold]{escape(record['label'])}[/] [cyan]{escape(record['key'])}[/]"
         if record["rules"]:
             text += f" [dim]{record['rules']} rules[/]"
         if not record["active"]:
