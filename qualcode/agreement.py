@@ -784,18 +784,17 @@ def write_chart(result: AgreementResult, path, *, force: bool = False, threshold
     suffix = path.suffix.lower().lstrip(".")
     if suffix not in CHART_SUFFIXES:
         raise InputError(f"cannot draw a chart as '.{suffix}'; name the file .png, .svg or .pdf")
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    # a Figure without pyplot, as in qualcode.charts: no global backend switch, no figure left open
     import numpy as np
+    from matplotlib.figure import Figure
 
     df = sort_by_kappa(result.per_code)
     defined = df[df["kappa"].notna()].iloc[::-1]
     if not len(defined):
         raise InputError("no code has a defined κ, so there is nothing to chart")
     height = max(3.0, 0.32 * len(defined) + 1.8)
-    figure, axes = plt.subplots(figsize=(6.5, height), layout="constrained")
+    figure = Figure(figsize=(6.5, height), layout="constrained")
+    axes = figure.add_subplot()
     positions = np.arange(len(defined))
     error = None
     if result.ci and "kappa_lo" in defined:
@@ -825,5 +824,4 @@ def write_chart(result: AgreementResult, path, *, force: bool = False, threshold
     with atomic_write(path, force) as tmp:
         figure.savefig(tmp, format=suffix, dpi=200,
                        metadata={"Date": None} if suffix in ("svg", "pdf") else None)
-    plt.close(figure)
     return path

@@ -171,16 +171,26 @@ def test_chart_pdf(coded, tmp_path):
 
 def test_chart_legend_title_and_axis_label_fit_without_overlap(coded, tmp_path, monkeypatch):
     """The threshold legend sits clear of the title, and nothing is cut at the figure's edges."""
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     from qualcode.agreement import compute_agreement, write_chart
 
     figures = []
-    monkeypatch.setattr(plt, "close", lambda figure=None: figures.append(figure))
+    save = Figure.savefig
+
+    def keep_and_save(figure, *args, **kwargs):
+        figures.append(figure)
+        return save(figure, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", keep_and_save)
     result = compute_agreement(coded.connect(), "alice", "bob")
     write_chart(result, tmp_path / "kappa.png", threshold=0.6)
     figure = figures[0]
-    renderer = figure.canvas.get_renderer()
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(figure)  # the chart is drawn without pyplot: measure it on an Agg canvas
+    canvas.draw()
+    renderer = canvas.get_renderer()
     axes = figure.axes[0]
     title = figure._suptitle.get_window_extent(renderer)
     legend = figure.legends[0].get_window_extent(renderer)
@@ -189,7 +199,6 @@ def test_chart_legend_title_and_axis_label_fit_without_overlap(coded, tmp_path, 
     assert not title.overlaps(legend) and not xlabel.overlaps(legend)
     for box in (title, legend, xlabel):
         assert page.x0 <= box.x0 and box.x1 <= page.x1 and page.y0 <= box.y0 and box.y1 <= page.y1
-    plt.close("all")
 
 
 def test_char_unit_shows_code_by_document(coded):
