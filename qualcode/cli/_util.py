@@ -109,14 +109,17 @@ def render_table(df, fmt: str = "table", *, title: str | None = None, caption: s
 
         sys.stdout.write(table_to_text(df, fmt))
         return
+    from rich.highlighter import ReprHighlighter
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=title, caption=caption, show_lines=False, title_justify="left")
+    # titles and captions carry names (codebook, coders) that may hold brackets: plain text, not markup
+    table = Table(title=None if title is None else Text(title, style="table.title"),
+                  caption=None if caption is None else Text(caption, style="table.caption"),
+                  show_lines=False, title_justify="left")
     for column in df.columns:
         numeric = str(df[column].dtype).startswith(("int", "float"))
         table.add_column(str(column), justify="right" if numeric else "left", overflow="fold")
-    from rich.highlighter import ReprHighlighter
-
     # Cells are highlighted as rich does by default but never read as markup: they hold quotes and
     # names such as "[laughs]" or "[draft] SF4.txt", which markup would drop.
     highlight = ReprHighlighter()
