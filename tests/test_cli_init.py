@@ -56,3 +56,16 @@ def test_project_option_before_the_command(tmp_path, monkeypatch):
     assert "no qualcode project here" in result.output
     monkeypatch.setenv("QUALCODE_PROJECT", str(tmp_path / "s"))
     assert runner.invoke(app, ["respondents", "--format", "csv"]).exit_code == 0
+
+
+def test_error_messages_with_brackets_are_printed_as_written(tiny_project):
+    from tests.conftest import code_phrase
+
+    with tiny_project.transaction() as conn:
+        code_phrase(conn, "A", "work.toll", "TL1.txt", "And people burn out.")
+    result = runner.invoke(app, ["quotes", "--theme", "[role]", "--project", str(tiny_project.root)])
+    assert result.exit_code == 1
+    assert "Error: no code '[role]' in the project's codebook" in result.output
+    result = runner.invoke(app, ["quotes", "--theme", "[/]", "--project", str(tiny_project.root)])
+    assert result.exit_code == 1
+    assert "no code '[/]'" in result.output

@@ -50,7 +50,10 @@ class QualcodeGroup(TyperGroup):
                 raise
             from qualcode.cli._util import err_console
 
-            err_console().print(f"[bold red]Error:[/] {exc}", highlight=False, soft_wrap=True)
+            from rich.markup import escape
+
+            # the message may hold brackets (a code "[role]", a placeholder "[/]"): print it as text
+            err_console().print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
             ctx.exit(exc.exit_code)
         except _PASS_THROUGH:
             raise
