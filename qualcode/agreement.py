@@ -803,10 +803,15 @@ def write_chart(result: AgreementResult, path, *, force: bool = False, threshold
         error = np.vstack([low.to_numpy(), high.to_numpy()])
     axes.barh(positions, defined["kappa"], xerr=error, color="#4C72B0", ecolor="#333333", capsize=3, height=0.6)
     axes.set_yticks(positions, [f"{row.label} ({row.code})" for row in defined.itertuples()], fontsize=9)
+    # the value beside each bar, so a κ of 0 (no bar at all) still reads as a number
+    for position, value in zip(positions, defined["kappa"]):
+        axes.text(1.01, position, f"{value:.2f}", transform=axes.get_yaxis_transform(), va="center",
+                  ha="left", fontsize=8, color="#333333")
     axes.axvline(0, color="#333333", linewidth=0.8)
     axes.set_xlim(min(-0.1, float(np.nanmin(defined["kappa"])) - 0.1), 1.05)
-    level = f", {int(round(result.ci_level * 100))}% cluster-bootstrap CI" if result.ci else ""
-    xlabel = f"Cohen's κ ({result.unit} units{level})"
+    xlabel = f"Cohen's κ ({result.unit} units)"
+    if result.ci:  # on its own line: one long line would run past the figure's edge
+        xlabel += f"\nbars: {int(round(result.ci_level * 100))}% cluster-bootstrap CI"
     undefined = len(df) - len(defined)
     if undefined:
         xlabel += f"\n{undefined} code(s) with undefined κ not shown"
