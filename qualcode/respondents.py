@@ -28,59 +28,18 @@ def load_attributes(conn: sqlite3.Connection) -> dict[str, dict[str, str | None]
 # -- respondents CSV import and listing -------------------------------------
 
 ID_COLUMNS = ("respondent", "respondent_id", "id")
-DELIMITERS = (",", ";", "\t", "|")
+def read_csv_rows(path: Path | str, *, what: str = "respondent") -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """Header (cells stripped) and ``(row number, cells)`` rows of a CSV file; the number is the file line
+    the row starts on (header = 1, an Excel ``sep=;`` line counts).
 
-
-def read_csv_rows(path: Path | str) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    """Header and ``(row number, cells)`` rows of a CSV file, as a spreadsheet numbers them (header = row 1).
-
-    Accepts UTF-8 with or without BOM, UTF-16 and Windows-1252 (with the
-    same rules as transcripts), and comma, semicolon, tab or bar delimiters
-    (the one most frequent in the header line wins, or the one named by an
-    Excel ``sep=;`` first line). Blank rows are skipped.
+    Read by :func:`qualcode.tables.read_csv`: UTF-8 with or without BOM,
+    UTF-16 or Windows-1252, comma, semicolon, tab or bar delimiters (or the
+    one an Excel ``sep=;`` first line names). Blank rows are skipped.
     """
-    import csv
-    import io
+    from qualcode.tables import read_csv
 
-    from qualcode.transcripts import decode_text, read_bytes
-
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: no such file; check the path")
-    data = read_bytes(path)
-    if not data.strip():
-        raise InputError(f"{path.name} is empty; it needs a header row and one row per respondent")
-    text, _ = decode_text(data, path.name)
-    header_line = next((line for line in text.split("\n") if line.strip()), "")
-    line_offset = 0
-    if header_line.lower().startswith("sep=") and len(header_line.strip()) == 5:
-        # Excel's "sep=;" hint line names the delimiter
-        delimiter = header_line.strip()[4]
-        text = text.split("\n", 1)[1] if "\n" in text else ""
-        line_offset = 1
-    else:
-        delimiter = max(DELIMITERS, key=header_line.count)
-        if header_line.count(delimiter) == 0:
-            delimiter = ","
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    try:
-        rows = []
-        header: list[str] | None = None
-        row_number = 0
-        for cells in reader:
-            row_number = reader.line_num + line_offset
-            if not any(cell.strip() for cell in cells):
-                continue
-            if header is None:
-                header = [cell.strip() for cell in cells]
-            else:
-                rows.append((row_number, cells))
-    except csv.Error as exc:
-        raise InputError(f"{path.name}: line {reader.line_num + line_offset} cannot be read as CSV ({exc}); fix the quoting"
-                         " and import again") from None
-    if header is None:
-        raise InputError(f"{path.name} has no header row; the first row must name the columns")
-    return header, rows
+    table = read_csv(path, what=what)
+    return [cell.strip() for cell in table.header], [(row.line, row.cells) for row in table.rows]
 
 
 @dataclass

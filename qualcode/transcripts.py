@@ -981,7 +981,7 @@ def load_speaker_map_csv(path: Path | str) -> dict[str, dict[str, str]]:
     from qualcode.respondents import read_csv_rows
 
     path = Path(path)
-    header, rows = read_csv_rows(path)
+    header, rows = read_csv_rows(path, what="speaker")
     columns = {h.strip().casefold(): i for i, h in enumerate(header)}
     missing = [c for c in ("document", "speaker", "respondent") if c not in columns]
     if missing:
