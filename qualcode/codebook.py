@@ -676,25 +676,22 @@ def _parse_xlsx_codebook(path: Path, problems: list[Problem]):
 
 
 def _parse_csv_codebook(path: Path, problems: list[Problem]):
-    import csv
+    from qualcode.tables import CsvError, read_csv
 
-    text = _read_utf8(path, problems, "the CSV")
-    if text is None:
+    # the shared reader: UTF-8/UTF-16/Windows-1252, and the semicolons (or sep=; line) of a European Excel
+    try:
+        table = read_csv(path, what="code")
+    except CsvError as exc:
+        message = str(exc)
+        # the reader's messages start with the file name, which the problem's place already gives
+        if message.startswith(f"{path.name}: "):
+            message = message[len(path.name) + 2:]
+        elif message.startswith(f"{path.name} "):
+            message = "the file " + message[len(path.name) + 1:]
+        problems.append(Problem(Where(str(path)), message))
         return None
-    first_line = text.split("\n", 1)[0]
-    # Excel in many European locales saves CSV with semicolons
-    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    rows = list(csv.reader(text.splitlines(keepends=True), delimiter=delimiter))
-    if not rows:
-        problems.append(Problem(Where(str(path)), "the file is empty"))
-        return None
-    header = rows[0]
-    # csv.reader does not report physical lines; count them for cells with newlines
-    numbered = []
-    line = 2
-    for row in rows[1:]:
-        numbered.append((line, row))
-        line += 1 + sum(cell.count("\n") for cell in row)
+    header = table.header
+    numbered = [(row.line, row.cells) for row in table.rows]
 
     def where_of(row_number, column_index):
         name = header[column_index] if column_index < len(header) else str(column_index + 1)
