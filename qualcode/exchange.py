@@ -43,6 +43,8 @@ class ExchangeImportResult:
     already_present: int
     coders: list[str] = field(default_factory=list)
     created_coders: list[str] = field(default_factory=list)
+    # how the file was read, e.g. decoded as Windows-1252; for the user to check
+    notices: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -65,28 +67,19 @@ def detect_format(header: list[str]) -> str | None:
     return None
 
 
-def _read_rows(path: Path) -> tuple[list[str], list[tuple[int, dict]]]:
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
+def _read_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]], list[str]]:
+    """Header, ``(file line, cells)`` rows and reading notices of an exchange CSV (the shared reader:
+    UTF-8, UTF-16 or Windows-1252; comma, semicolon, tab or bar)."""
+    from qualcode.tables import CsvEmpty, read_csv
+
     if path.suffix.lower() in (".xlsx", ".xls", ".ods"):
-        raise InputError(f"{path.name} is a spreadsheet; save it as CSV (UTF-8) first, or, for a coding sheet, "
+        raise InputError(f"{path.name} is a spreadsheet; save it as CSV first, or, for a coding sheet, "
                          "use 'qualcode sheet import'")
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path.name} is not UTF-8 text (byte {exc.start}); save it as CSV UTF-8 and try again") from None
-    if not text.strip():
-        raise InputError(f"{path.name} is empty; it needs a header row such as coder,document,start,end,code")
-    first_line = text.splitlines()[0]
-    delimiter = max((",", ";", "\t"), key=first_line.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header = next(reader)
-    rows = []
-    for record in reader:
-        if not any(cell.strip() for cell in record):
-            continue
-        rows.append((reader.line_num, record))
-    return header, rows
+        table = read_csv(path, what="coding")
+    except CsvEmpty:
+        raise InputError(f"{path.name} is empty; it needs a header row such as coder,document,start,end,code") from None
+    return table.header, [(row.line, row.cells) for row in table.rows], table.notices
 
 
 def import_codings(project, path: Path | str, fmt: str | None = None) -> ExchangeImportResult:
@@ -102,7 +95,7 @@ def import_codings(project, path: Path | str, fmt: str | None = None) -> Exchang
     from qualcode.units import parse_paragraph_key
 
     path = Path(path)
-    header, records = _read_rows(path)
+    header, records, notices = _read_rows(path)
     columns = [h.strip().lower() for h in header]
     detected = detect_format(columns)
     if fmt is not None and fmt not in FORMATS:
@@ -181,7 +174,8 @@ def import_codings(project, path: Path | str, fmt: str | None = None) -> Exchang
                          f"imported: {shown}" + (f"; and {more} more" if more > 0 else ""))
 
     known_coders = set(store.coder_names(conn))
-    result = ExchangeImportResult(path=path, format=fmt, rows=len(parsed), added=0, already_present=0)
+    result = ExchangeImportResult(path=path, format=fmt, rows=len(parsed), added=0, already_present=0,
+                                  notices=notices)
     with project.transaction() as conn:
         coder_ids = {name: store.get_or_create_coder(conn, name) for name in dict.fromkeys(p[0] for p in parsed)}
         existing = {

@@ -110,9 +110,49 @@ def test_bad_headers_and_files(tiny_project, tmp_path):
             r"coder,document,start,end,code", fmt="spans")
     xlsx = write(tmp_path, "x", name="codings.xlsx")
     refused(tiny_project, xlsx, r"is a spreadsheet; save it as CSV")
-    latin = tmp_path / "latin.csv"
-    latin.write_bytes("coder,unit,code\nRené,SF1.txt#2,work.toll\n".encode("latin-1"))
-    refused(tiny_project, latin, r"is not UTF-8")
+    binary = tmp_path / "binary.csv"
+    binary.write_bytes(b"\x00\x01\x02\x03coder\x00\xff" * 40)
+    message = refused(tiny_project, binary, r"^binary\.csv is not a CSV file \(it contains binary data\)")
+    assert "coder" not in message
+
+
+def _units_from_windows_excel(tmp_path, name, encoding):
+    """A units sheet as Excel on Windows saves it in a European locale: sep=; line, semicolons, CRLF."""
+    text = "sep=;\r\ncoder;unit;code;memo\r\nRené;SF2.txt#4;sup.supervision;zu prüfen\r\n"
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+@pytest.mark.parametrize("encoding", ["cp1252", "utf-8-sig", "utf-16"])
+def test_units_csv_from_windows_excel(tiny_project, tmp_path, encoding):
+    path = _units_from_windows_excel(tmp_path, "units.csv", encoding)
+    result = exchange.import_codings(tiny_project, path)
+    assert (result.format, result.added, result.created_coders) == ("units", 1, ["René"])
+    assert bool(result.notices) == (encoding == "cp1252")
+    unit = next(u for u in load_units(tiny_project.connect(), "paragraph") if u.key == "SF2.txt#4")
+    [coding] = load_codings(tiny_project.connect(), coders=["René"])
+    assert (coding.start, coding.end, coding.code_key, coding.memo) == (unit.start, unit.end, "sup.supervision",
+                                                                        "zu prüfen")
+
+
+@pytest.mark.parametrize("encoding", ["cp1252", "utf-8-sig", "utf-16"])
+def test_spans_csv_from_windows_excel(tiny_project, tmp_path, encoding):
+    path = tmp_path / "spans.csv"
+    path.write_bytes("coder;document;start;end;code;memo\r\nRené;SF1.txt;55;70;work.caseload;Überlastung\r\n"
+                     "\r\nRené;TL1.txt;40;60;work.toll;\r\n".encode(encoding))
+    result = exchange.import_codings(tiny_project, path)
+    assert (result.format, result.rows, result.added) == ("spans", 2, 2)
+    codings = load_codings(tiny_project.connect(), coders=["René"])
+    assert [(c.document, c.start, c.end, c.code_key, c.memo) for c in codings] == [
+        ("SF1.txt", 55, 70, "work.caseload", "Überlastung"), ("TL1.txt", 40, 60, "work.toll", None)]
+
+
+def test_row_errors_name_the_file_line_after_a_sep_line_and_a_multiline_memo(tiny_project, tmp_path):
+    path = tmp_path / "lines.csv"
+    path.write_bytes("sep=;\r\ncoder;unit;code;memo\r\nA;SF2.txt#4;sup.supervision;\"two\r\nlines\"\r\n"
+                     "A;SF2.txt#4;nope;\r\n".encode("cp1252"))
+    refused(tiny_project, path, r"line 5: unknown code 'nope'")
 
 
 def _add(project, coder, key, unit, start_offset=0, end_offset=0):
