@@ -530,6 +530,40 @@ def test_semicolon_csv_from_a_european_excel(tmp_path):
     assert book.node("work")["definition"] == "Pressure, numbers."
 
 
+
+@pytest.mark.parametrize("encoding", ["cp1252", "utf-8-sig", "utf-16"])
+def test_csv_codebook_saved_by_excel_on_windows(tmp_path, encoding):
+    # Excel on Windows in a European locale: a sep=; line, semicolons, CRLF, the ANSI code page or UTF-16
+    path = tmp_path / "windows.csv"
+    path.write_bytes("sep=;\r\nkey;label;parent;definition\r\nwork;Arbeitsbelastung;;Druck, Zahlen – \"zu viel\"\r\n"
+                     "work.toll;Überlastung;work;Stress\r\n".encode(encoding))
+    book = cb.load_codebook_file(path)
+    assert [(n["key"], n["label"], n["parent"]) for n in book.nodes] == [
+        ("work", "Arbeitsbelastung", None), ("work.toll", "Überlastung", "work")]
+    assert book.node("work")["definition"] == 'Druck, Zahlen – "zu viel"'
+
+
+def test_csv_codebook_problem_lines_count_the_sep_line(tmp_path):
+    path = tmp_path / "sep.csv"
+    path.write_bytes(b"sep=;\r\nkey;label;parent\r\nwork;Workload;\r\nwork.toll;Toll;nowhere\r\n")
+    [problem] = cb.validate_codebook_file(path)
+    assert problem.where.text == f"{path}, line 4, column parent"
+
+
+def test_binary_or_undecodable_csv_codebook_is_one_clear_problem(tmp_path):
+    binary = tmp_path / "book.csv"
+    binary.write_bytes(b"PK\x03\x04" + bytes(range(256)) * 4)
+    [problem] = cb.validate_codebook_file(binary)
+    assert str(problem) == (f"{binary}: the file is not a CSV file (it contains binary data): it is a zip package such"
+                            " as an .xlsx workbook; save the sheet as CSV and give that file")
+    broken = tmp_path / "broken.csv"
+    broken.write_bytes(b"\xef\xbb\xbfkey,label\nwork,Work\x81load\n")  # a UTF-8 BOM, then a byte that is not UTF-8
+    [problem] = cb.validate_codebook_file(broken)
+    assert str(problem).startswith(f"{broken}: line 2 has bytes that are not valid UTF-8")
+    assert "Work" not in str(problem) and "\n" not in str(problem)
+    with pytest.raises(CodebookError):
+        cb.load_codebook_file(broken)
+
 @settings(max_examples=40, deadline=None)
 @given(book=_codebooks(), data=st.data())
 def test_diff_of_a_renamed_key_reports_only_that_rename(book, data):
