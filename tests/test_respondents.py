@@ -177,6 +177,23 @@ def test_excel_sep_line_and_row_numbers_count_it(project, tmp_path):
     assert load_attributes(project.connect())["SF1"] == {"role": "a, b"}
 
 
+
+@pytest.mark.parametrize("encoding", ["cp1252", "utf-16"])
+def test_windows_excel_csv(project, tmp_path, encoding):
+    path = write(tmp_path, "r.csv", "sep=;\r\nrespondent;site\r\nSF1;Zürich\r\nSF3;Genève\r\n".encode(encoding))
+    import_respondents(project, path)
+    attributes = load_attributes(project.connect())
+    assert (attributes["SF1"], attributes["SF3"]) == ({"site": "Zürich"}, {"site": "Genève"})
+
+
+def test_binary_file_is_refused_in_one_line(project, tmp_path):
+    before = snapshot(project)
+    with pytest.raises(InputError) as caught:
+        import_respondents(project, write(tmp_path, "r.csv", b"PK\x03\x04" + bytes(range(256))))
+    assert str(caught.value) == ("r.csv is not a CSV file (it contains binary data): it is a zip package such as an"
+                                 " .xlsx workbook; save the sheet as CSV and give that file")
+    assert snapshot(project) == before
+
 # -- attributing documents imported without a respondent ------------------------------------
 
 def add_unattributed(project, name: str, speakers: list[str]) -> None:
