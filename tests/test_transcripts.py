@@ -932,3 +932,13 @@ def test_list_documents(project, tmp_path):
     assert sf1["sha256"] == stored.sha256[:12] and len(sf1["sha256"]) == 12
     assert sf1["words"] > sf1["respondent_words"] > 0
     assert table.attrs["unattributed"] == []
+
+
+def test_speaker_map_csv_saved_by_excel_on_windows(tmp_path):
+    path = tmp_path / "speakers.csv"
+    path.write_bytes("sep=;\r\ndocument;speaker;respondent\r\nGruppe-1;Jürgen;SF1\r\n\r\nGruppe-1;Renée;SF2\r\n"
+                     .encode("cp1252"))
+    assert transcripts.load_speaker_map_csv(path) == {"Gruppe-1": {"Jürgen": "SF1", "Renée": "SF2"}}
+    path.write_bytes(b"sep=;\r\ndocument;speaker;respondent\r\nGruppe-1;;SF1\r\n")
+    with pytest.raises(InputError, match=r"^speakers\.csv: row 3 has an empty document, speaker or respondent"):
+        transcripts.load_speaker_map_csv(path)
