@@ -192,6 +192,8 @@ def import_command(
     notice(f"Imported {result.path.name} ({result.format} layout): {result.rows} rows, {result.added} codings added"
            f", {result.already_present} already present; coders: {', '.join(result.coders)}"
            + (f" (new: {', '.join(result.created_coders)})" if result.created_coders else "") + ".")
+    for message in result.notices:  # e.g. the file was read as Windows-1252
+        notice(message)
 
 
 @codings_app.command("export")
