@@ -14,8 +14,8 @@ the package's α for every code. With ``--pipeline`` it then times the whole
 ``compute_agreement`` path on a synthetic project (SQLite, units, span
 coverage) at paragraph, respondent and character level. Run:
 
-    /work/venv/bin/python bench/bench_agree.py            # full size
-    /work/venv/bin/python bench/bench_agree.py --units 2000 --codes 10   # quick
+    python bench/bench_agree.py            # full size
+    python bench/bench_agree.py --units 2000 --codes 10   # quick
 """
 
 from __future__ import annotations

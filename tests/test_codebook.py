@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "tests" / "fixtures" / "codebooks"
 BRIDGE = REPO / "codebooks" / "bridge.yaml"
 
-# The example study's hierarchy as /work/plan/STUDY.md lays it out (theme > code).
+# The example study's hierarchy as codebooks/bridge.yaml lays it out (theme > code).
 STUDY_TREE = {
     "relationships": ("Building trusting relationships", ["rel.continuity", "rel.time", "rel.boundaries"]),
     "workload": ("Workload and capacity", ["work.caseload", "work.admin", "work.toll"]),
