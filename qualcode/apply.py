@@ -346,6 +346,9 @@ def apply_codebook(
 ) -> ApplyResult:
     """Apply a codebook's rules to the project's transcripts as ``coder``.
 
+    Kept whole as the one place that sequences a run: checks, matching, then the dry-run report or one
+    transaction that writes the codings.
+
     ``codebook`` is None (the project's current codebook), a path (imported
     first, in the same transaction) or a ``Codebook``. ``unit`` is the span
     each coding covers: sentence, paragraph or turn. ``documents`` limits the
@@ -356,9 +359,7 @@ def apply_codebook(
     written. Returns an ``ApplyResult`` with a per-code summary.
     """
     from qualcode.codebook import import_codebook, load_tree
-    from qualcode.codings import delete_codings
     from qualcode.nlp import rule_pipeline
-    from qualcode.units import sentence_spans
 
     started = time.perf_counter()
     if unit not in APPLY_UNITS:
@@ -383,6 +384,67 @@ def apply_codebook(
     # sentences already cached by qualcode.units are reused, so agreement at --unit sentence sees the same ones
     cached = _cached_sentences(conn, [p[0] for p in paragraphs])
 
+    total = len(paragraphs)
+    hits, unit_spans, new_sentences, tokens = _match_paragraphs(
+        nlp, rules, paragraphs, _paragraph_texts(conn, paragraphs), cached, unit=unit, jobs=jobs, progress=progress)
+
+    summary = _summary(nodes, rules, hits, unit_spans)
+    result = ApplyResult(coder=coder, unit=unit, codebook_name=codebook_name, content_hash=content_hash,
+                         version_id=None, dry_run=dry_run, documents=len(chosen), paragraphs=total, tokens=tokens,
+                         codings_added=len(hits), codings_replaced=0, seconds=0.0, summary=summary)
+    if dry_run:
+        from qualcode.codebook import current_version_id
+
+        _dry_run_plan(conn, result, coder, None if documents is None else document_ids, hits, unit_spans)
+
+        if loaded is None:
+            result.version_id = current_version_id(conn)
+        else:
+            row = conn.execute("SELECT version_id FROM codebook_versions WHERE content_hash = ?",
+                               (content_hash,)).fetchone()
+            result.version_id = row[0] if row else None
+        result.seconds = time.perf_counter() - started
+        return result
+
+    with project.transaction() as conn:
+        coder_id = store.get_or_create_coder(conn, coder)
+        if loaded is not None:
+            # this coder's rule codings of codes the file drops are replaced below, so they do not
+            # make the import refuse; anyone else's codings of those codes do
+            version_id = import_codebook(conn, loaded, replacing_rule_codings=(
+                coder_id, None if documents is None else document_ids))["version_id"]
+        else:
+            from qualcode.codebook import current_version_id
+
+            version_id = current_version_id(conn)
+        code_ids = {key: node.code_id for key, node in load_tree(conn).by_key.items()}
+        conn.executemany("INSERT OR IGNORE INTO sentences (unit_id, start, end) VALUES (?, ?, ?)", new_sentences)
+        # Written directly rather than through codings.add_codings: every span is a stored unit (or a
+        # sentence inside one), so its checks cannot fail, and for a large corpus they cost as much as
+        # the matching. Chunks keep the JSON of every detail from being in memory at once.
+        written, kept, removed_ids = _write_rule_codings(
+            conn, coder_id, version_id, code_ids, hits, unit_spans, None if documents is None else document_ids)
+        store.record_history(conn, "apply", coder=coder, unit=unit, version_id=version_id,
+                             content_hash=content_hash, documents=len(chosen), codings=len(hits), added=written,
+                             removed=len(removed_ids), kept=kept, model=model)
+    result.version_id = version_id
+    result.codings_replaced = len(removed_ids) + kept
+    result.codings_new = written
+    result.codings_removed = len(removed_ids)
+    result.codings_kept = kept
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _match_paragraphs(nlp, rules: RuleSet, paragraphs: list, texts, cached: dict, *, unit: str, jobs: int,
+                      progress: Callable[[int, int], None] | None):
+    """Run the rules over every paragraph: (hits, unit_spans, new_sentences, tokens).
+
+    ``hits`` maps (unit key, code key) to its first matches, ``unit_spans`` each unit key to
+    (document_id, start, end, respondent_id); ``new_sentences`` are the sentences not cached yet
+    (``cached`` is updated with them); ``tokens`` counts the tokens spaCy saw."""
+    from qualcode.units import sentence_spans
+
     new_sentences: list[tuple[int, int, int]] = []
     # unit key → (document_id, start, end, respondent_id); hits: (unit key, code) → matches
     unit_spans: dict[str, tuple[int, int, int, str | None]] = {}
@@ -390,7 +452,6 @@ def apply_codebook(
     tokens = 0
     total = len(paragraphs)
     eligible_cache: dict[tuple[str, str | None, str | None], list[str]] = {}
-    texts = _paragraph_texts(conn, paragraphs)
     done = 0
     for doc, (index, text) in nlp.pipe(texts, as_tuples=True, batch_size=BATCH_SIZE, n_process=jobs):
         unit_id, document_id, name, seq, turn, p_start, p_end, speaker, role, respondent = paragraphs[index]
@@ -439,94 +500,59 @@ def apply_codebook(
             known = turn_extent.get(key)
             turn_extent[key] = (min(known[0], row[5]), max(known[1], row[6])) if known else (row[5], row[6])
         unit_spans = {k: (d, *turn_extent[k], r) for k, (d, s, e, r) in unit_spans.items()}
+    return hits, unit_spans, new_sentences, tokens
 
-    summary = _summary(nodes, rules, hits, unit_spans)
-    result = ApplyResult(coder=coder, unit=unit, codebook_name=codebook_name, content_hash=content_hash,
-                         version_id=None, dry_run=dry_run, documents=len(chosen), paragraphs=total, tokens=tokens,
-                         codings_added=len(hits), codings_replaced=0, seconds=0.0, summary=summary)
-    if dry_run:
-        from qualcode.codebook import current_version_id
 
-        _dry_run_plan(conn, result, coder, None if documents is None else document_ids, hits, unit_spans)
+def _write_rule_codings(conn: sqlite3.Connection, coder_id: int, version_id: int | None, code_ids: dict[str, int],
+                        hits: dict, unit_spans: dict, document_ids: list[int] | None):
+    """Replace the coder's earlier rule codings (of ``document_ids``, or all) with ``hits``: new spans
+    inserted, unchanged ones kept with a fresh detail, the rest deleted. Returns (written, kept, removed_ids)."""
+    from qualcode.codings import delete_codings
 
-        if loaded is None:
-            result.version_id = current_version_id(conn)
-        else:
-            row = conn.execute("SELECT version_id FROM codebook_versions WHERE content_hash = ?",
-                               (content_hash,)).fetchone()
-            result.version_id = row[0] if row else None
-        result.seconds = time.perf_counter() - started
-        return result
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
+    created = store.now()
+    earlier = _earlier_rule_codings(conn, coder_id, document_ids)
+    produced: set[tuple[int, int, int, int]] = set()
+    removed_ids: list[int] = []
 
-    with project.transaction() as conn:
-        coder_id = store.get_or_create_coder(conn, coder)
-        if loaded is not None:
-            # this coder's rule codings of codes the file drops are replaced below, so they do not
-            # make the import refuse; anyone else's codings of those codes do
-            version_id = import_codebook(conn, loaded, replacing_rule_codings=(
-                coder_id, None if documents is None else document_ids))["version_id"]
-        else:
-            from qualcode.codebook import current_version_id
+    def detail_of(unit_key: str, matches: list) -> str:
+        first = matches[0]
+        detail = {"rule": first[0], "kind": first[1], "matched": first[2], "start": first[3],
+                  "end": first[4], "unit": unit_key}
+        if len(matches) > 1:
+            detail["matches"] = [{"rule": m[0], "kind": m[1], "matched": m[2], "start": m[3], "end": m[4]}
+                                 for m in matches]
+        return encode(detail)
 
-            version_id = current_version_id(conn)
-        code_ids = {key: node.code_id for key, node in load_tree(conn).by_key.items()}
-        conn.executemany("INSERT OR IGNORE INTO sentences (unit_id, start, end) VALUES (?, ?, ?)", new_sentences)
-        # Written directly rather than through codings.add_codings: every span is a stored unit (or a
-        # sentence inside one), so its checks cannot fail, and for a large corpus they cost as much as
-        # the matching. Chunks keep the JSON of every detail from being in memory at once.
-        encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
-        created = store.now()
-        earlier = _earlier_rule_codings(conn, coder_id, None if documents is None else document_ids)
-        produced: set[tuple[int, int, int, int]] = set()
-        removed_ids: list[int] = []
+    def new_rows():
+        for (unit_key, key), matches in hits.items():  # readers order codings themselves
+            document_id, start, end, _ = unit_spans[unit_key]
+            identity = (code_ids[key], document_id, start, end)
+            produced.add(identity)
+            if identity in earlier:
+                continue
+            yield (coder_id, code_ids[key], document_id, start, end, "rule", version_id,
+                   detail_of(unit_key, matches), created)
 
-        def detail_of(unit_key: str, matches: list) -> str:
-            first = matches[0]
-            detail = {"rule": first[0], "kind": first[1], "matched": first[2], "start": first[3],
-                      "end": first[4], "unit": unit_key}
-            if len(matches) > 1:
-                detail["matches"] = [{"rule": m[0], "kind": m[1], "matched": m[2], "start": m[3], "end": m[4]}
-                                     for m in matches]
-            return encode(detail)
+    def kept_rows():
+        for (unit_key, key), matches in hits.items():
+            document_id, start, end, _ = unit_spans[unit_key]
+            coding_ids = earlier.get((code_ids[key], document_id, start, end))
+            if coding_ids:
+                yield (version_id, detail_of(unit_key, matches), coding_ids[0])
 
-        def new_rows():
-            for (unit_key, key), matches in hits.items():  # readers order codings themselves
-                document_id, start, end, _ = unit_spans[unit_key]
-                identity = (code_ids[key], document_id, start, end)
-                produced.add(identity)
-                if identity in earlier:
-                    continue
-                yield (coder_id, code_ids[key], document_id, start, end, "rule", version_id,
-                       detail_of(unit_key, matches), created)
-
-        def kept_rows():
-            for (unit_key, key), matches in hits.items():
-                document_id, start, end, _ = unit_spans[unit_key]
-                coding_ids = earlier.get((code_ids[key], document_id, start, end))
-                if coding_ids:
-                    yield (version_id, detail_of(unit_key, matches), coding_ids[0])
-
-        written = _execute_in_chunks(
-            conn,
-            "INSERT INTO codings (coder_id, code_id, document_id, start, end, origin, codebook_version_id,"
-            " detail, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", new_rows())
-        kept = _execute_in_chunks(
-            conn, "UPDATE codings SET codebook_version_id = ?, detail = ? WHERE coding_id = ?", kept_rows())
-        for identity, coding_ids in earlier.items():
-            # a repeated identical coding (there should be none) goes too: one per span is enough
-            removed_ids.extend(coding_ids if identity not in produced else coding_ids[1:])
-        if removed_ids:
-            delete_codings(conn, coder_id, coding_ids=removed_ids)
-        store.record_history(conn, "apply", coder=coder, unit=unit, version_id=version_id,
-                             content_hash=content_hash, documents=len(chosen), codings=len(hits), added=written,
-                             removed=len(removed_ids), kept=kept, model=model)
-    result.version_id = version_id
-    result.codings_replaced = len(removed_ids) + kept
-    result.codings_new = written
-    result.codings_removed = len(removed_ids)
-    result.codings_kept = kept
-    result.seconds = time.perf_counter() - started
-    return result
+    written = _execute_in_chunks(
+        conn,
+        "INSERT INTO codings (coder_id, code_id, document_id, start, end, origin, codebook_version_id,"
+        " detail, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", new_rows())
+    kept = _execute_in_chunks(
+        conn, "UPDATE codings SET codebook_version_id = ?, detail = ? WHERE coding_id = ?", kept_rows())
+    for identity, coding_ids in earlier.items():
+        # a repeated identical coding (there should be none) goes too: one per span is enough
+        removed_ids.extend(coding_ids if identity not in produced else coding_ids[1:])
+    if removed_ids:
+        delete_codings(conn, coder_id, coding_ids=removed_ids)
+    return written, kept, removed_ids
 
 
 def _execute_in_chunks(conn: sqlite3.Connection, sql: str, rows: Iterable[tuple], size: int = 5000) -> int:

@@ -172,25 +172,12 @@ def collect_quotations(
     """
     from natsort import natsort_keygen
 
-    from qualcode import store
     from qualcode.codebook import load_tree
-    from qualcode.codings import default_coder, load_codings
+    from qualcode.codings import load_codings
     from qualcode.respondents import load_attributes
     from qualcode.units import load_units
 
-    if coder is None:
-        coder = default_coder(conn)
-        if coder is None:
-            names = store.coder_names(conn)
-            if not names:
-                raise NotFound("no codings in this project yet; apply a codebook or import codings first")
-            raise InputError(f"several coders and no consensus; choose one with --coder ({', '.join(names)})")
-    store.coder_id(conn, coder)
-    if per_theme is not None and per_theme < 1:
-        raise InputError("--per-theme must be at least 1")
-    if max_words is not None and max_words < 1:
-        raise InputError("--max-words must be at least 1")
-    template_fields(label)
+    coder = _checked_coder(conn, coder, label=label, per_theme=per_theme, max_words=max_words)
     tree = load_tree(conn)
     theme_keys = list(themes) if themes else list(tree.roots)
     for key in theme_keys:
@@ -239,19 +226,46 @@ def collect_quotations(
     quotations.sort(key=lambda q: (order[q.theme_key], q.attribute or "", not q.exemplar, natural(q.respondent_id),
                                    q.document, q.start, q.coding_id))
     if per_theme is not None:
-        selected = []
-        groups: dict[tuple, list[Quotation]] = {}
-        for quotation in quotations:
-            groups.setdefault((order[quotation.theme_key], quotation.attribute or ""), []).append(quotation)
-        quoted: dict[str, int] = {}
-        used_text: set[tuple[str, int, int]] = set()
-        for key in sorted(groups):
-            selected.extend(spread(groups[key], per_theme, quoted=quoted, used_text=used_text))
-        quotations = selected
+        quotations = _pick_per_theme(quotations, order, per_theme)
     notices = []
     if not quotations:
         notices.append(f"no quotations for coder '{coder}' under {', '.join(theme_keys) or 'any theme'}")
     return QuoteResult(quotations, coder, theme_keys, notices)
+
+
+def _checked_coder(conn: sqlite3.Connection, coder: str | None, *, label: str, per_theme: int | None,
+                   max_words: int | None) -> str:
+    """The coder whose quotations are collected (the default coder when None), once the options are valid."""
+    from qualcode import store
+    from qualcode.codings import default_coder
+
+    if coder is None:
+        coder = default_coder(conn)
+        if coder is None:
+            names = store.coder_names(conn)
+            if not names:
+                raise NotFound("no codings in this project yet; apply a codebook or import codings first")
+            raise InputError(f"several coders and no consensus; choose one with --coder ({', '.join(names)})")
+    store.coder_id(conn, coder)
+    if per_theme is not None and per_theme < 1:
+        raise InputError("--per-theme must be at least 1")
+    if max_words is not None and max_words < 1:
+        raise InputError("--max-words must be at least 1")
+    template_fields(label)
+    return coder
+
+
+def _pick_per_theme(quotations: list[Quotation], order: dict[str, int], per_theme: int) -> list[Quotation]:
+    """``per_theme`` quotations per theme (and attribute value), spread across respondents."""
+    selected = []
+    groups: dict[tuple, list[Quotation]] = {}
+    for quotation in quotations:
+        groups.setdefault((order[quotation.theme_key], quotation.attribute or ""), []).append(quotation)
+    quoted: dict[str, int] = {}
+    used_text: set[tuple[str, int, int]] = set()
+    for key in sorted(groups):
+        selected.extend(spread(groups[key], per_theme, quoted=quoted, used_text=used_text))
+    return selected
 
 
 def _respondent_parts(coding, units) -> list[tuple[str, list[list[tuple[int, int]]]]]:

@@ -152,22 +152,7 @@ def apply_sheet(session: Session, path: Path | str) -> dict:
 
     path = Path(path)
     about, rows = _read_sheet(path)
-    for key, expected in (("coder_a", session.coder_a), ("coder_b", session.coder_b), ("unit", session.unit)):
-        if about.get(key) not in (None, "", expected):
-            option = {"unit": "--unit"}.get(key, "the coder names")
-            raise SheetError(f"{path.name}: the sheet was written for {key.replace('_', ' ')} '{about[key]}', not"
-                             f" '{expected}'; use {option} it was written with")
-    if not rows:
-        raise SheetError(f"{path.name}: the sheet '{SHEET_NAME}' is empty; write one with --sheet")
-    header = [_cell_text(v) for v in rows[0]]
-    columns = {}
-    for name in ("Unit", "Code", "Decision", "Note"):
-        if name not in header:
-            if name == "Note":
-                continue
-            raise SheetError(f"{path.name}: sheet '{SHEET_NAME}' has no '{name}' column in row 1; keep the header"
-                             " row as written by --sheet")
-        columns[name] = header.index(name)
+    header, columns = _sheet_columns(path, session, about, rows)
 
     def ref(column: str, row_number: int) -> str:
         return f"{SHEET_NAME}!{get_column_letter(columns[column] + 1)}{row_number}"
@@ -231,6 +216,28 @@ def apply_sheet(session: Session, path: Path | str) -> dict:
         store.record_history(session.project.connect(), "reconcile-sheet", file=path.name, coder_a=session.coder_a,
                              coder_b=session.coder_b, into=session.into, applied=applied)
     return {"applied": applied, "skipped": skipped, "unchanged": unchanged}
+
+
+def _sheet_columns(path: Path, session: Session, about: dict, rows: list) -> tuple[list[str], dict[str, int]]:
+    """The header row and the index of each column apply_sheet reads, once the sheet is known to be written
+    for this session's coders and unit."""
+    for key, expected in (("coder_a", session.coder_a), ("coder_b", session.coder_b), ("unit", session.unit)):
+        if about.get(key) not in (None, "", expected):
+            option = {"unit": "--unit"}.get(key, "the coder names")
+            raise SheetError(f"{path.name}: the sheet was written for {key.replace('_', ' ')} '{about[key]}', not"
+                             f" '{expected}'; use {option} it was written with")
+    if not rows:
+        raise SheetError(f"{path.name}: the sheet '{SHEET_NAME}' is empty; write one with --sheet")
+    header = [_cell_text(v) for v in rows[0]]
+    columns = {}
+    for name in ("Unit", "Code", "Decision", "Note"):
+        if name not in header:
+            if name == "Note":
+                continue
+            raise SheetError(f"{path.name}: sheet '{SHEET_NAME}' has no '{name}' column in row 1; keep the header"
+                             " row as written by --sheet")
+        columns[name] = header.index(name)
+    return header, columns
 
 
 def reconcile_from_sheet(project, coder_a: str, coder_b: str, path: Path | str, *, into: str = "consensus",

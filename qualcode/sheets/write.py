@@ -91,6 +91,8 @@ def export_sheet(
 ) -> SheetExportResult:
     """Write a coding sheet for ``coder`` and record the units handed out.
 
+    Kept whole so that the sample, the assignments, the history and the file are visibly one transaction.
+
     ``codes`` narrows the columns to these codes (a theme stands for the codes
     beneath it); ``documents`` narrows the rows; ``sample`` (a fraction) with
     ``seed`` and ``by`` draws a reproducible double-coding sample of
