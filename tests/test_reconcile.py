@@ -78,6 +78,18 @@ def test_disagreements_found_in_unit_then_codebook_order(coded):
     assert "I take it home" not in repr(first)  # transcript text stays out of reprs
 
 
+def test_disagreements_at_one_unit_carry_their_current_decision(coded):
+    session = reconcile.open_session(coded, "A", "B")
+    at_unit = session.disagreements_at("SF1.txt#4")
+    assert [(d.code_key, d.kind, d.decision) for d in at_unit] == [
+        ("work.toll", "boundary", None), ("sup.supervision", "presence", None)]
+    session.decide(at_unit[1], "reject", note="not supervision")
+    assert [(d.code_key, d.decision, d.decision_note) for d in session.disagreements_at("SF1.txt#4")] == [
+        ("work.toll", None, None), ("sup.supervision", "reject", "not supervision")]
+    assert [d.code_key for d in session.disagreements_at("SF1.txt#4", state="open")] == ["work.toll"]
+    assert session.disagreements_at("SF1.txt#1") == []
+
+
 def reconcile_unit_text(conn, key):
     document_id, start, end = paragraph(conn, key)
     return conn.execute("SELECT text FROM documents WHERE document_id = ?", (document_id,)).fetchone()[0][start:end]

@@ -138,6 +138,11 @@ class Session:
                 out.append(current)
         return out
 
+    def disagreements_at(self, unit_key: str, state: str | None = None) -> list[Disagreement]:
+        """The disagreements on one unit (``unit_key``, e.g. ``SF1.txt#4``) in codebook order, each with its
+        current decision; ``state`` filters as in ``disagreements``. Empty when the unit has none."""
+        return [d for d in self.disagreements(state) if d.unit_key == unit_key]
+
     def agreements(self) -> list[Agreement]:
         """The (unit, code) pairs both coders applied with the same spans."""
         return list(self._agreements)
