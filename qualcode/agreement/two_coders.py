@@ -105,7 +105,7 @@ class _Column:
     code_ids: tuple[int, ...]
 
 
-def _resolve_columns(conn: sqlite3.Connection, codes: Sequence[str] | None, coder_ids: tuple[int, int]):
+def _resolve_columns(conn: sqlite3.Connection, codes: Sequence[str] | None, coder_ids: tuple[int, ...]):
     """Code rows and theme rows to compare, each with the code ids whose codings feed it."""
     from qualcode.codebook import load_tree
 
@@ -113,7 +113,7 @@ def _resolve_columns(conn: sqlite3.Connection, codes: Sequence[str] | None, code
     if not len(tree):
         raise InputError("the project has no codebook; import one with 'qualcode codebook import FILE'")
     directly_coded = {r[0] for r in conn.execute(
-        "SELECT DISTINCT code_id FROM codings WHERE coder_id IN (?, ?)", coder_ids)}
+        f"SELECT DISTINCT code_id FROM codings WHERE coder_id IN ({', '.join('?' * len(coder_ids))})", coder_ids)}
     if codes:
         selected: list[str] = []
         for key in codes:
