@@ -18,10 +18,14 @@ from qualcode.agreement.tables import (NO_NEGATIVES, NO_POSITIVES, NO_UNITS, NO_
                                        bp_2x2, compare_tables, format_statistic, kappa_2x2, kappa_table, landis_koch,
                                        percent_agreement_2x2, percentile_interval, specific_agreement,
                                        statistics_2x2, tables_from_presence, undefined_reasons)
+from qualcode.agreement.team_frames import pairwise_matrix
+from qualcode.agreement.team_result import TEAM_STATISTICS, TeamAgreementResult, compute_team_agreement
+from qualcode.agreement.teams import NONE_CATEGORY, exclusive_group_keys, gather_team_data
 from qualcode.agreement.two_coders import AGREEMENT_LEVELS, SCOPES, AgreementResult, compute_agreement
 
 __all__ = [
-    "AGREEMENT_LEVELS", "AgreementResult", "CHART_SUFFIXES", "NO_NEGATIVES", "NO_POSITIVES", "NO_UNITS",
+    "AGREEMENT_LEVELS", "AgreementResult", "NONE_CATEGORY", "TEAM_STATISTICS", "TeamAgreementResult",
+    "compute_team_agreement", "exclusive_group_keys", "gather_team_data", "pairwise_matrix", "CHART_SUFFIXES", "NO_NEGATIVES", "NO_POSITIVES", "NO_UNITS",
     "NO_VARIATION_ABSENT", "NO_VARIATION_PRESENT", "PERCENT_DIGITS", "REASONED", "SCOPES", "STATISTICS",
     "STATISTIC_DIGITS", "UNDEFINED", "ac1_2x2", "ac1_table", "alpha_nominal_2x2", "bootstrap_replicates", "bp_2x2",
     "codes_below", "coder_pair_for_demo", "compare_tables", "compute_agreement", "format_statistic", "kappa_2x2",
