@@ -398,3 +398,42 @@ def test_groups_view_and_problems(three, tmp_path):
     two = _invoke(three, "alice", "carol")  # the two-coder table is unchanged, the problem still reported
     assert two.exit_code == 0 and "Agreement alice vs carol" in two.stdout
     assert "unit SF2.txt#4: sup.supervision, sup.peer" in two.stderr
+
+
+def test_a_third_coders_sheet_round_trip_feeds_agreement_among_three(tiny_project, tmp_path):
+    from openpyxl import load_workbook
+
+    from qualcode.agreement import compute_team_agreement
+
+    def sheet(*args):
+        result = runner.invoke(app, ["sheet", *args, "--project", str(tiny_project.root)], env={"COLUMNS": "200"})
+        assert result.exit_code == 0, result.output
+        return result
+
+    def fill(path, column_letter):
+        book = load_workbook(path)
+        coding = book["Coding"]
+        keys = [coding.cell(r, 3).value for r in range(3, coding.max_row + 1)]
+        for row in range(3, coding.max_row + 1):
+            coding[f"{column_letter}{row}"] = "x"
+        book.save(path)
+        return keys
+
+    for coder in ("A", "B"):
+        sheet("export", "--coder", coder, "--out", str(tmp_path / f"{coder}.xlsx"))
+        fill(tmp_path / f"{coder}.xlsx", "F")  # everyone marks caseload everywhere
+        sheet("import", str(tmp_path / f"{coder}.xlsx"), "--coder", coder)
+    sheet("export", "--coder", "C", "--sample", "0.5", "--seed", "7", "--out", str(tmp_path / "C.xlsx"))
+    book = load_workbook(tmp_path / "C.xlsx")["Coding"]
+    marks = [book.cell(r, c).value for r in range(3, book.max_row + 1) for c in range(6, 10)]  # the 4 code columns
+    assert not any(marks)  # blind: C's sheet carries none of A's or B's codings
+    sampled = fill(tmp_path / "C.xlsx", "F")
+    sheet("import", str(tmp_path / "C.xlsx"), "--coder", "C")
+    result = compute_team_agreement(tiny_project.connect(), ["A", "B", "C"])
+    caseload = result.per_code[result.per_code["code"] == "work.caseload"].iloc[0]
+    assert 0 < len(sampled) < 6
+    assert (caseload.units, caseload.ratings) == (6, 12 + len(sampled))  # C is missing outside the sample
+    assert caseload.percent == 100.0 and caseload.ac1 == 1.0
+    cli = _invoke(tiny_project, "A", "B", "C", "--format", "csv")
+    assert cli.exit_code == 0, cli.output
+    assert f"C: {len(sampled)} assigned paragraphs" in cli.stderr
