@@ -316,3 +316,17 @@ def test_cluster_weights_add_up_to_the_whole():
                           many.binary_weights(present, rated))
     assert np.array_equal(many.pairwise_tables(present, rated, clusters, 6).sum(axis=0),
                           many.pairwise_tables(present, rated))
+
+
+@pytest.mark.parametrize("n_coders", [2, 3, 5, 6, 7])
+def test_state_histogram_summaries_equal_the_direct_ones(n_coders):
+    rng = np.random.default_rng(n_coders)
+    present = rng.random((n_coders, 200, 6)) < 0.3
+    rated = rng.random((n_coders, 200)) < 0.7
+    clusters = rng.integers(0, 8, 200)
+    weights, tables = many.binary_summaries(present, rated)
+    assert np.array_equal(weights, many.binary_weights(present, rated))
+    assert np.array_equal(tables, many.pairwise_tables(present, rated))
+    weights, tables = many.binary_summaries(present, rated, clusters, 9)
+    assert np.array_equal(weights, many.binary_weights(present, rated, clusters, 9))
+    assert np.array_equal(tables, many.pairwise_tables(present, rated, clusters, 9))

@@ -1,6 +1,6 @@
 """Analytic standard errors and intervals for the many-coder statistics, and shared bootstrap draws.
 
-* Gwet's (2008; 2014, §5.3–5.4) linearised variance for Fleiss' κ, AC1 and
+* Gwet's (2008; 2014) linearised variance for Fleiss' κ, AC1 and
   Brennan–Prediger with missing ratings, as irrCAC computes it: v = (1 − f)
   / (n (n − 1)) Σ_i (c*_i − c)², with t(n − 1) intervals whose upper end is
   capped at 1 (f, the sampling fraction of units, is 0 here).

@@ -9,7 +9,7 @@ codes is the sum of their weights, and a cluster-bootstrap replicate is a
 weighted sum of the clusters' weights. So one array of weights of shape
 (..., P) serves per-code rows, pooled rows and every replicate.
 
-Definitions (Gwet 2014, ch. 2 and 3; Krippendorff 2011), for units with
+Definitions (Gwet 2014; Krippendorff 2011), for units with
 r_i ≥ 1 ratings, n of them, n₂ of them with r_i ≥ 2:
 
 * p_a = (1/n₂) Σ_{r_i ≥ 2} Σ_k r_ik (r_ik − 1) / (r_i (r_i − 1)) — the
@@ -289,3 +289,72 @@ def light_kappa(pair_tables, axis: int = 0):
         warnings.simplefilter("ignore", RuntimeWarning)
         light = np.nanmean(kappas, axis=axis) if kappas.shape[axis] else np.full(defined.shape, np.nan)
     return light, kappas, defined
+
+
+# --------------------------------------------------------------------------
+# Both summaries at once, through each unit's rating state
+# --------------------------------------------------------------------------
+
+STATE_CODERS_MAX = 6  # 3^6 = 729 states; beyond, the per-pair path (the state histogram would grow too large)
+
+
+def _state_maps(n_coders: int):
+    """For every state Σ_c v_c 3^c (v = 0 missing, 1 rated absent, 2 rated present): its profile index in
+    ``binary_profiles`` as a one-hot (S, P) matrix, and its cells in each pair's 2×2 table, (S, pairs × 4)."""
+    import numpy as np
+
+    states = np.arange(3 ** n_coders)
+    digits = (states[:, None] // (3 ** np.arange(n_coders))[None, :]) % 3  # (S, C)
+    raters, present = (digits > 0).sum(axis=1), (digits == 2).sum(axis=1)
+    size = n_coders + 1
+    to_profile = np.zeros((len(states), size * size))
+    to_profile[states, raters * size + present] = 1.0
+    pairs = coder_pairs(n_coders)
+    to_pairs = np.zeros((len(states), len(pairs), 4))
+    for index, (first, second) in enumerate(pairs):
+        left, right = digits[:, first], digits[:, second]
+        for cell, (value_left, value_right) in enumerate(((2, 2), (2, 1), (1, 2), (1, 1))):
+            to_pairs[:, index, cell] = (left == value_left) & (right == value_right)
+    return to_profile, to_pairs.reshape(len(states), -1)
+
+
+def binary_summaries(present, rated, clusters=None, n_clusters: int | None = None):
+    """``(binary_weights(...), pairwise_tables(...))`` for the same arguments, computed together.
+
+    Up to ``STATE_CODERS_MAX`` coders each (unit, code) is reduced to one
+    rating state and counted once (one ``bincount``); the weights and every
+    pair's tables are then small matrix products of that histogram. With more
+    coders, the two functions are called.
+    """
+    import numpy as np
+
+    present = np.asarray(present, dtype=bool)
+    rated = np.asarray(rated, dtype=bool)
+    n_coders, n_units, n_codes = present.shape
+    if n_coders > STATE_CODERS_MAX:
+        return (binary_weights(present, rated, clusters, n_clusters),
+                pairwise_tables(present, rated, clusters, n_clusters))
+    n_states = 3 ** n_coders
+    state = np.zeros((n_units, n_codes), dtype=np.int64)
+    for coder in range(n_coders):  # a loop over coders only; each step is one (U, K) array operation
+        weight = 3 ** coder
+        state += np.where(present[coder] & rated[coder][:, None], 2 * weight,
+                          np.where(rated[coder], weight, 0)[:, None])
+    state += np.arange(n_codes, dtype=np.int64)[None, :] * n_states
+    if clusters is None:
+        histogram = np.bincount(state.ravel(), minlength=n_codes * n_states).reshape(1, n_codes, n_states)
+    else:
+        clusters = np.asarray(clusters, dtype=np.int64)
+        if n_clusters is None:
+            n_clusters = int(clusters.max()) + 1 if len(clusters) else 0
+        state += clusters[:, None] * (n_codes * n_states)
+        histogram = np.bincount(state.ravel(), minlength=n_clusters * n_codes * n_states).reshape(
+            n_clusters, n_codes, n_states)
+    to_profile, to_pairs = _state_maps(n_coders)
+    histogram = histogram.astype(float)
+    weights = histogram @ to_profile  # (R, K, P)
+    tables = (histogram @ to_pairs).reshape(histogram.shape[0], n_codes, -1, 4).transpose(0, 2, 1, 3)
+    tables = np.rint(tables).astype(np.int64)  # (R, pairs, K, 4)
+    if clusters is None:
+        return weights[0], tables[0]
+    return weights, tables

@@ -173,12 +173,12 @@ def _binary_block(present, rated, clusters, n_clusters, draws, ci_level) -> dict
     import numpy as np
 
     profiles = many.binary_profiles(present.shape[0])
-    weights = many.binary_weights(present, rated)
-    pair_tables = many.pairwise_tables(present, rated)
     cluster_weights = cluster_pairs = None
-    if draws is not None:
-        cluster_weights = many.binary_weights(present, rated, clusters, n_clusters)
-        cluster_pairs = many.pairwise_tables(present, rated, clusters, n_clusters)
+    if draws is None:
+        weights, pair_tables = many.binary_summaries(present, rated)
+    else:
+        cluster_weights, cluster_pairs = many.binary_summaries(present, rated, clusters, n_clusters)
+        weights, pair_tables = cluster_weights.sum(axis=0), cluster_pairs.sum(axis=0)
     out = _block(profiles, weights, cluster_weights, pair_tables, cluster_pairs, draws, ci_level)
     out["counts"] = _counts(profiles, weights)
     out["pooled_counts"] = {k: float(np.sum(v)) for k, v in out["counts"].items()}
