@@ -24,11 +24,12 @@ from qualcode.agreement.teams import NONE_CATEGORY, exclusive_group_keys, gather
 from qualcode.agreement.two_coders import AGREEMENT_LEVELS, SCOPES, AgreementResult, compute_agreement
 
 __all__ = [
-    "AGREEMENT_LEVELS", "AgreementResult", "NONE_CATEGORY", "TEAM_STATISTICS", "TeamAgreementResult",
-    "compute_team_agreement", "exclusive_group_keys", "gather_team_data", "pairwise_matrix", "CHART_SUFFIXES", "NO_NEGATIVES", "NO_POSITIVES", "NO_UNITS",
-    "NO_VARIATION_ABSENT", "NO_VARIATION_PRESENT", "PERCENT_DIGITS", "REASONED", "SCOPES", "STATISTICS",
-    "STATISTIC_DIGITS", "UNDEFINED", "ac1_2x2", "ac1_table", "alpha_nominal_2x2", "bootstrap_replicates", "bp_2x2",
-    "codes_below", "coder_pair_for_demo", "compare_tables", "compute_agreement", "format_statistic", "kappa_2x2",
-    "kappa_table", "landis_koch", "percent_agreement_2x2", "percentile_interval", "sort_by_kappa",
-    "specific_agreement", "statistics_2x2", "tables_from_presence", "undefined_reasons", "write_chart",
+    "ac1_2x2", "ac1_table", "AGREEMENT_LEVELS", "AgreementResult", "alpha_nominal_2x2", "bootstrap_replicates",
+    "bp_2x2", "CHART_SUFFIXES", "coder_pair_for_demo", "codes_below", "compare_tables", "compute_agreement",
+    "compute_team_agreement", "exclusive_group_keys", "format_statistic", "gather_team_data", "kappa_2x2",
+    "kappa_table", "landis_koch", "NO_NEGATIVES", "NO_POSITIVES", "NO_UNITS", "NO_VARIATION_ABSENT",
+    "NO_VARIATION_PRESENT", "NONE_CATEGORY", "pairwise_matrix", "percent_agreement_2x2", "PERCENT_DIGITS",
+    "percentile_interval", "REASONED", "SCOPES", "sort_by_kappa", "specific_agreement", "STATISTIC_DIGITS",
+    "STATISTICS", "statistics_2x2", "tables_from_presence", "TEAM_STATISTICS", "TeamAgreementResult", "UNDEFINED",
+    "undefined_reasons", "write_chart",
 ]

@@ -60,7 +60,8 @@ def _check_options(coders, unit, scope, min_overlap, ci, n_boot) -> list[str]:
     if not 0.0 <= min_overlap <= 1.0:
         raise InputError(f"--min-overlap must be a fraction between 0 and 1, not {min_overlap}")
     if ci and n_boot < 10:
-        raise InputError(f"--n-boot {n_boot} is too few replicates for an interval; use 200 or more (1000 is the default)")
+        raise InputError(f"--n-boot {n_boot} is too few replicates for an interval; use 200 or more"
+                         " (1000 is the default)")
     names = [c.strip() for c in coders]
     if len(names) < 2:
         raise InputError("name at least two coders to compare")

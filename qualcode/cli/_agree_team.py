@@ -96,7 +96,8 @@ def _analytic_note(result) -> None:
     row = result.pooled.iloc[0]
     parts = [f"pooled (sum): Gwet's {int(round(result.ci_level * 100))}% intervals: "
              f"Fleiss κ [{_fmt(row.fleiss_kappa_gwet_lo)}, {_fmt(row.fleiss_kappa_gwet_hi)}], "
-             f"AC1 [{_fmt(row.ac1_gwet_lo)}, {_fmt(row.ac1_gwet_hi)}], BP [{_fmt(row.bp_gwet_lo)}, {_fmt(row.bp_gwet_hi)}]"]
+             f"AC1 [{_fmt(row.ac1_gwet_lo)}, {_fmt(row.ac1_gwet_hi)}], "
+             f"BP [{_fmt(row.bp_gwet_lo)}, {_fmt(row.bp_gwet_hi)}]"]
     if row.fleiss_kappa_se0 == row.fleiss_kappa_se0:
         parts.append(f"test of κ = 0 (Fleiss, Nee & Landis 1979): z = {row.fleiss_kappa_z:.2f}")
     console().print("; ".join(parts) + " (per code: csv/json/xlsx).", highlight=False, markup=False)

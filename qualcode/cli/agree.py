@@ -105,12 +105,15 @@ def agree(
         "--min-overlap", help="Count a unit as coded only when codings cover at least this fraction of it.")] = 0.0,
     all_units: Annotated[bool, typer.Option(
         "--all-units", help="Compare every respondent unit, not only those both coders were assigned.")] = False,
-    ci: Annotated[bool, typer.Option("--ci", help="Add 95% cluster-bootstrap intervals (resampling respondents).")] = False,
+    ci: Annotated[bool, typer.Option(
+        "--ci", help="Add 95% cluster-bootstrap intervals (resampling respondents); for 3+ coders also Gwet's.")] = False,
     n_boot: Annotated[int, typer.Option("--n-boot", help="Bootstrap replicates for --ci.")] = 1000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed for --ci.")] = 0,
-    threshold: Annotated[float, typer.Option("--threshold", help="Flag codes whose κ is below this.")] = 0.6,
+    threshold: Annotated[float, typer.Option(
+        "--threshold", help="Flag codes whose κ (Fleiss' κ for three or more coders) is below this.")] = 0.6,
     fail_below: Annotated[Optional[float], typer.Option(
-        "--fail-below", help=f"Exit with status {EXIT_BELOW_THRESHOLD} when any defined per-code κ is below this.")] = None,
+        "--fail-below", help=f"Exit with status {EXIT_BELOW_THRESHOLD} when any defined per-code κ"
+                             " (Fleiss' κ for 3+ coders) is below this.")] = None,
     pairwise: Annotated[bool, typer.Option(
         "--pairwise", help="Show Cohen's κ for every pair of coders (per code and pooled) instead.")] = False,
     groups: Annotated[bool, typer.Option(
