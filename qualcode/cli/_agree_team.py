@@ -175,9 +175,13 @@ def team_output_table(result, view: str):
     if view == "pairwise":
         return result.pairwise
     if view == "groups":
-        parts = [result.groups.assign(level="group", category=""),
-                 result.group_categories.assign(level="category")]
-        return pd.concat([p for p in parts if len(p)], ignore_index=True) if len(result.groups) else result.groups
+        if not len(result.groups):
+            return result.groups
+        stacked = pd.concat([result.groups.assign(level="group", category=""),
+                             result.group_categories.assign(level="category")], ignore_index=True)
+        for name in ("units", "pairable_units", "ratings", "problems"):  # counts stay integers, blank for categories
+            stacked[name] = pd.Series(["" if pd.isna(v) else int(v) for v in stacked[name]], dtype=object)
+        return stacked
     return result.table()
 
 

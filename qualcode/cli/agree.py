@@ -145,6 +145,7 @@ def agree(
 
         qualcode agree alice bob carol --pairwise
     """
+    # long: typer declares each option in the signature; the body only checks them, calls, renders
     from qualcode.agreement import codes_below, compute_agreement, write_chart
     from qualcode.cli._util import check_format, err_console, notice, open_project
 
