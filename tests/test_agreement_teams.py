@@ -288,3 +288,41 @@ def test_two_codes_of_an_exclusive_group_are_reported_and_left_missing(three, tm
     group = result.groups.iloc[0]
     assert group.ratings == 17 and group.problems == 1
     assert group.fleiss_kappa_lo <= group.fleiss_kappa <= group.fleiss_kappa_hi
+
+
+def test_two_coders_group_tables_coincidences_and_light_kappa(three, tmp_path):
+    from qualcode.agreement import kappa_table
+
+    path = tmp_path / "grouped.yaml"
+    path.write_text(GROUPED_YAML, encoding="utf-8")
+    conn = three.connect()
+    codebook.import_codebook(conn, path)
+    result = compute_team_agreement(conn, ["alice", "carol"])
+    order = ["sup.supervision", "sup.peer", "(none)"]
+    table = np.zeros((3, 3))
+    for unit in range(6):
+        def category(coder):
+            applied = [k for k in order[:2] if unit in PLAN[coder].get(k, [])]
+            return order.index(applied[0]) if applied else 2
+        table[category("alice"), category("carol")] += 1
+    cells = result.group_tables
+    built = np.array([[cells[(cells.category_a == r) & (cells.category_b == c)].units.iloc[0] for c in order]
+                      for r in order])
+    assert np.array_equal(built, table)
+    coincidences = result.group_coincidences
+    matrix = np.array([[coincidences[(coincidences.category == r) & (coincidences.with_category == c)]
+                        .coincidences.iloc[0] for c in order] for r in order])
+    assert np.allclose(matrix, table + table.T)
+    assert result.groups.iloc[0].light_kappa == pytest.approx(kappa_table(table))
+
+
+def test_project_codebook_keeps_the_exclusive_flag(three, tmp_path):
+    path = tmp_path / "grouped.yaml"
+    path.write_text(GROUPED_YAML, encoding="utf-8")
+    conn = three.connect()
+    codebook.import_codebook(conn, path)
+    exported = codebook.codebook_to_yaml(codebook.project_codebook(conn))
+    assert exported.count("exclusive: true") == 1
+    again = tmp_path / "again.yaml"
+    again.write_text(exported, encoding="utf-8")
+    assert [n["key"] for n in codebook.load_codebook_file(again).nodes if n.get("exclusive")] == ["support"]

@@ -137,20 +137,32 @@ def _group_pair_tables(values, q: int, clusters=None, n_clusters: int = 0):
 
 
 def group_frames(data, draws, ci_level: float, *, ci: bool):
-    """(groups, group_categories, group_coincidences, problems) DataFrames for the exclusive groups."""
+    """(groups, group_categories, group_coincidences, group_tables, problems) DataFrames for the exclusive
+    groups; ``group_tables`` holds each pair of coders' category × category table over the units both rated."""
     import pandas as pd
 
-    group_rows, category_rows, coincidence_rows, problems = [], [], [], []
+    group_rows, category_rows, coincidence_rows, table_rows, problems = [], [], [], [], []
     for group in data.groups:
         row, categories, coincidences = _one_group(group, data, draws, ci_level, ci=ci)
         group_rows.append(row)
         category_rows.extend(categories)
         coincidence_rows.extend(coincidences)
+        table_rows.extend(_pair_table_rows(group, data.coders))
         problems.extend(group.problems)
     problem_columns = ["group", "coder", "document", "unit", "codes"]
     return (pd.DataFrame(group_rows), pd.DataFrame(category_rows), pd.DataFrame(coincidence_rows),
-            pd.DataFrame(sorted(problems, key=lambda p: (p["group"], str(p["document"]), p["unit"], p["coder"])),
+            pd.DataFrame(table_rows), pd.DataFrame(sorted(problems, key=lambda p: (p["group"], str(p["document"]), p["unit"], p["coder"])),
                          columns=problem_columns))
+
+
+def _pair_table_rows(group, coders: list[str]) -> list[dict]:
+    """Long rows of every pair's q × q table: coder_a's category, coder_b's category, units."""
+    tables = _group_pair_tables(group.pair_values, len(group.categories))
+    keys = [key for key, _ in group.categories]
+    return [{"group": group.key, "coder_a": coders[first], "coder_b": coders[second], "category_a": keys[r],
+             "category_b": keys[c], "units": int(tables[index, r, c])}
+            for index, (first, second) in enumerate(many.coder_pairs(len(coders)))
+            for r in range(len(keys)) for c in range(len(keys))]
 
 
 def _one_group(group, data, draws, ci_level: float, *, ci: bool):

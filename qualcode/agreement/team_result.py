@@ -33,7 +33,8 @@ class TeamAgreementResult:
     ``fleiss_kappa_se0`` / ``_z`` / ``_p`` (the test of κ = 0). ``pairwise``
     has Cohen's κ for every pair of coders per code and pooled. ``groups``,
     ``group_categories`` and ``group_coincidences`` describe the exclusive
-    code groups; ``problems`` lists the units where a coder applied two codes
+    code groups, ``group_tables`` each pair of coders' category × category
+    table; ``problems`` lists the units where a coder applied two codes
     of one exclusive group.
     """
 
@@ -46,6 +47,7 @@ class TeamAgreementResult:
     groups: object
     group_categories: object
     group_coincidences: object
+    group_tables: object
     problems: object
     compared: dict
     ci: bool = False
@@ -72,7 +74,8 @@ class TeamAgreementResult:
                   "pairwise": self.pairwise}
         if len(self.groups):
             sheets.update({"groups": self.groups, "group categories": self.group_categories,
-                           "group coincidences": self.group_coincidences, "group problems": self.problems})
+                           "group coincidences": self.group_coincidences, "group tables": self.group_tables,
+                           "group problems": self.problems})
         sheets["compared"] = compared
         return sheets
 
@@ -87,7 +90,7 @@ class TeamAgreementResult:
 
         out = {"coders": self.coders, "unit": self.unit, "compared": self.compared, "settings": self.settings}
         for name in ("per_code", "per_theme", "pooled", "pairwise", "groups", "group_categories",
-                     "group_coincidences", "problems"):
+                     "group_coincidences", "group_tables", "problems"):
             out[name] = records(getattr(self, name))
         return out
 

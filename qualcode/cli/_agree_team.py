@@ -149,6 +149,14 @@ def render_groups_table(result) -> None:
         matrix = matrix.reindex(index=order, columns=order).map(lambda v: f"{v:g}").reset_index()
         render_table(matrix, "table", title=f"Coincidences of {group} (Krippendorff; rows sum to each category's"
                                            " pairable values)")
+    pairs = result.group_tables[["coder_a", "coder_b"]].drop_duplicates()
+    if len(pairs) <= 3:  # more coders: csv/json/xlsx carry every pair's table
+        for (group, coder_a, coder_b), cells in result.group_tables.groupby(["group", "coder_a", "coder_b"],
+                                                                            sort=False):
+            order = list(dict.fromkeys(cells["category_a"]))
+            matrix = cells.pivot(index="category_a", columns="category_b", values="units").reindex(
+                index=order, columns=order).reset_index().rename(columns={"category_a": "category"})
+            render_table(matrix, "table", title=f"{group}: {coder_a} (rows) × {coder_b} (columns)")
     if notes.numbers:
         console().print(notes.line(), highlight=False, markup=False)
     if len(result.problems):
