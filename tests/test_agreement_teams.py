@@ -326,3 +326,18 @@ def test_project_codebook_keeps_the_exclusive_flag(three, tmp_path):
     again = tmp_path / "again.yaml"
     again.write_text(exported, encoding="utf-8")
     assert [n["key"] for n in codebook.load_codebook_file(again).nodes if n.get("exclusive")] == ["support"]
+
+
+def test_a_coder_with_no_units_changes_nothing(three):
+    from qualcode import store
+
+    with three.transaction() as conn:
+        store.get_or_create_coder(conn, "dave")  # a coder who coded nothing and was assigned nothing
+    conn = three.connect()
+    without = compute_team_agreement(conn, ["alice", "bob", "carol"])
+    with_dave = compute_team_agreement(conn, ["alice", "bob", "carol", "dave"])
+    for name in ("units", "ratings", "percent", "fleiss_kappa", "alpha", "ac1", "bp", "light_kappa"):
+        assert np.allclose(without.per_code[name].astype(float), with_dave.per_code[name].astype(float),
+                           equal_nan=True)
+    dave = with_dave.pairwise[with_dave.pairwise["coder_b"] == "dave"]
+    assert set(dave["n"]) == {0} and set(dave["kappa_reason"]) == {"no units compared"}

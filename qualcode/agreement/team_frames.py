@@ -79,7 +79,7 @@ def pairwise_frame(coders: list[str], code_columns, block: dict):
     """Cohen's κ of every pair of coders, per code and pooled (one table summed over codes)."""
     import pandas as pd
 
-    from qualcode.agreement.tables import percent_agreement_2x2, undefined_reasons
+    from qualcode.agreement.tables import kappa_2x2, percent_agreement_2x2, undefined_reasons
 
     tables = block["pair_tables"]  # (pairs, K, 4)
     rows = []
@@ -93,16 +93,10 @@ def pairwise_frame(coders: list[str], code_columns, block: dict):
             rows.append({"coder_a": coders[first], "coder_b": coders[second], "code": key, "label": label,
                          "level": level, "a": a, "b": b, "c": c, "d": d, "n": a + b + c + d,
                          "percent": float(100.0 * percent_agreement_2x2(a, b, c, d)),
-                         "kappa": float(kappa_2x2_scalar(a, b, c, d)),
+                         "kappa": float(kappa_2x2(a, b, c, d)),
                          "kappa_reason": str(undefined_reasons(a, b, c, d)["kappa"])})
     return pd.DataFrame(rows, columns=["coder_a", "coder_b", "code", "label", "level", "a", "b", "c", "d", "n",
                                        "percent", "kappa", "kappa_reason"])
-
-
-def kappa_2x2_scalar(a, b, c, d) -> float:
-    from qualcode.agreement.tables import kappa_2x2
-
-    return float(kappa_2x2(a, b, c, d))
 
 
 def pairwise_matrix(pairwise, coders: list[str], code: str = POOLED_SUM):
