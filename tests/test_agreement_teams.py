@@ -341,3 +341,12 @@ def test_a_coder_with_no_units_changes_nothing(three):
                            equal_nan=True)
     dave = with_dave.pairwise[with_dave.pairwise["coder_b"] == "dave"]
     assert set(dave["n"]) == {0} and set(dave["kappa_reason"]) == {"no units compared"}
+
+
+def test_a_group_only_partly_selected_is_left_out(three, tmp_path):
+    path = tmp_path / "grouped.yaml"
+    path.write_text(GROUPED_YAML, encoding="utf-8")
+    conn = three.connect()
+    codebook.import_codebook(conn, path)
+    assert len(compute_team_agreement(conn, ["alice", "bob", "carol"], codes=["sup.peer"]).groups) == 0
+    assert len(compute_team_agreement(conn, ["alice", "bob", "carol"], codes=["support"]).groups) == 1

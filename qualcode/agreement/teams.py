@@ -190,10 +190,14 @@ def _exclusive_groups(conn, coders, code_columns, present, rated, compared_units
     for key in keys:
         if key not in tree.by_key or not tree.by_key[key].children:
             continue
-        children = tree.by_key[key].children
-        members = [[column_of[k] for k in tree.descendants(child) if k in column_of] for child in children]
-        if not any(members):
-            continue  # none of the group's codes is compared (e.g. --codes chose others)
+        members_of = {child: [column_of[k] for k in tree.descendants(child) if k in column_of]
+                      for child in tree.by_key[key].children}
+        if any(not members and tree.by_key[child].active for child, members in members_of.items()):
+            continue  # --codes left out part of the group: a unit in the missing category would read as (none)
+        children = [child for child, members in members_of.items() if members]  # inactive unused ones drop out
+        if not children:
+            continue
+        members = [members_of[child] for child in children]
         n_coders, n_units = rated.shape
         applied = np.stack([present[:, :, m].any(axis=2) if m else np.zeros((n_coders, n_units), dtype=bool)
                             for m in members], axis=2)  # (C, U, children)
