@@ -200,6 +200,7 @@ def pipeline(args) -> None:
             code_ids = codebook.store_nodes(conn, nodes)
             coder_a = store.get_or_create_coder(conn, "A")
             coder_b = store.get_or_create_coder(conn, "B")
+            coder_c = store.get_or_create_coder(conn, "C")
             rows = []
             for index in range(args.documents):
                 respondent = f"R{index + 1}"
@@ -214,9 +215,10 @@ def pipeline(args) -> None:
                 for paragraph, code in zip(*np.nonzero(present)):
                     start = units[paragraph]["start"] + int(rng.integers(0, 100))
                     end = start + int(rng.integers(20, 200))
-                    for coder, jitter in ((coder_a, 0), (coder_b, int(rng.integers(-15, 15)))):
-                        if coder == coder_b and rng.random() < 0.1:
-                            continue  # B misses some
+                    for coder, jitter in ((coder_a, 0), (coder_b, int(rng.integers(-15, 15))),
+                                          (coder_c, int(rng.integers(-15, 15)))):
+                        if coder != coder_a and rng.random() < 0.1:
+                            continue  # B and C miss some
                         rows.append({"coder_id": coder, "code_id": code_ids[f"code{code}"], "document_id": document_id,
                                      "start": max(units[paragraph]["start"], start + jitter),
                                      "end": min(units[paragraph]["end"], end + jitter), "origin": "manual"})
@@ -227,7 +229,14 @@ def pipeline(args) -> None:
         for unit, ci in (("paragraph", False), ("paragraph", True), ("respondent", False), ("char", False)):
             seconds, result = best_of(1, lambda: compute_agreement(conn, "A", "B", unit=unit, ci=ci, n_boot=args.n_boot))
             label = f"compute_agreement unit={unit}{' --ci' if ci else ''}"
-            print(f"  {label:<40} {seconds:8.3f} s   ({result.compared['count']:,} units compared)")
+            print(f"  {label:<50} {seconds:8.3f} s   ({result.compared['count']:,} units compared)")
+        from qualcode.agreement import compute_team_agreement
+
+        for unit, ci in (("paragraph", False), ("paragraph", True), ("respondent", False)):
+            seconds, result = best_of(1, lambda: compute_team_agreement(conn, ["A", "B", "C"], unit=unit, ci=ci,
+                                                                        n_boot=args.n_boot))
+            label = f"compute_team_agreement A B C unit={unit}{' --ci' if ci else ''}"
+            print(f"  {label:<50} {seconds:8.3f} s   ({result.compared['count']:,} units compared)")
         project.close()
 
 
