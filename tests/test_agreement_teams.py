@@ -350,3 +350,24 @@ def test_a_group_only_partly_selected_is_left_out(three, tmp_path):
     codebook.import_codebook(conn, path)
     assert len(compute_team_agreement(conn, ["alice", "bob", "carol"], codes=["sup.peer"]).groups) == 0
     assert len(compute_team_agreement(conn, ["alice", "bob", "carol"], codes=["support"]).groups) == 1
+
+
+@pytest.mark.parametrize("ci", [False, True])
+def test_a_codebook_without_themes(tmp_path, ci):
+    from qualcode import documents
+    from qualcode.project import Project
+    from tests.conftest import TINY_DOCUMENTS
+
+    project = Project.create(tmp_path / "flat", name="flat")
+    with project.transaction() as conn:
+        for document in TINY_DOCUMENTS:
+            documents.add_document(conn, source_format="txt", **document)
+        codebook.store_nodes(conn, [{"key": "a", "label": "A"}, {"key": "b", "label": "B"}])
+        paragraphs = _paragraphs(conn)
+        for coder in ("x", "y", "z"):
+            other = paragraphs[1 if coder != "z" else 3]
+            add_coded_spans(conn, [(coder, "a", paragraphs[0][:3]), (coder, "b", other[:3])])
+    result = compute_team_agreement(project.connect(), ["x", "y", "z"], ci=ci, n_boot=50)
+    assert len(result.per_theme) == 0 and list(result.per_code["code"]) == ["a", "b"]
+    assert result.per_code.set_index("code").loc["a", "fleiss_kappa"] == pytest.approx(1.0)
+    project.close()

@@ -353,7 +353,8 @@ def binary_summaries(present, rated, clusters=None, n_clusters: int | None = Non
     to_profile, to_pairs = _state_maps(n_coders)
     histogram = histogram.astype(float)
     weights = histogram @ to_profile  # (R, K, P)
-    tables = (histogram @ to_pairs).reshape(histogram.shape[0], n_codes, -1, 4).transpose(0, 2, 1, 3)
+    n_pairs = len(coder_pairs(n_coders))
+    tables = (histogram @ to_pairs).reshape(histogram.shape[0], n_codes, n_pairs, 4).transpose(0, 2, 1, 3)
     tables = np.rint(tables).astype(np.int64)  # (R, pairs, K, 4)
     if clusters is None:
         return weights[0], tables[0]
