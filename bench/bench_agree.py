@@ -10,12 +10,19 @@ Times, on the same two boolean (units × codes) presence matrices:
    (it takes one reliability-data matrix per variable).
 
 and reports each of ours as a ratio to (3). It also checks that our α equals
-the package's α for every code. With ``--pipeline`` it then times the whole
+the package's α for every code. Then, with ``--coders`` (default 5) coders
+who each rate a unit with probability ``--rated`` (the others are missing),
+the same for the many-coder statistics (Fleiss' κ, Krippendorff's α with
+missing values, Gwet's AC1, Brennan–Prediger, Light's κ and the pairwise κ;
+per code, pooled sum and mean), without and with intervals (cluster
+bootstrap, Gwet's variance, the test of κ = 0), against the ``krippendorff``
+package computing α alone, one code at a time. With ``--pipeline`` it then times the whole
 ``compute_agreement`` path on a synthetic project (SQLite, units, span
 coverage) at paragraph, respondent and character level. Run:
 
     python bench/bench_agree.py            # full size
     python bench/bench_agree.py --units 2000 --codes 10   # quick
+    python bench/bench_agree.py --coders 0                # two coders only
 """
 
 from __future__ import annotations
@@ -56,6 +63,8 @@ def main() -> None:
     parser.add_argument("--n-boot", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--repeat", type=int, default=3, help="best of this many runs for our timings")
+    parser.add_argument("--coders", type=int, default=5, help="coders for the many-coder part (0: skip it)")
+    parser.add_argument("--rated", type=float, default=0.8, help="chance that a coder rates a unit (many coders)")
     parser.add_argument("--pipeline", action="store_true", help="also time compute_agreement on a synthetic project")
     parser.add_argument("--documents", type=int, default=60, help="--pipeline: documents (one respondent each)")
     parser.add_argument("--paragraphs", type=int, default=100, help="--pipeline: respondent paragraphs per document")
@@ -104,8 +113,69 @@ def main() -> None:
     for name, seconds in rows:
         print(f"  {name:<{width}}  {seconds:9.3f} s   ratio to krippendorff α: {seconds / time_reference:8.4f}")
     print(f"  α agrees with the krippendorff package for all {args.codes} codes (|Δ| < 1e-9)")
+    if args.coders:
+        many_coders(args, clusters)
     if args.pipeline:
         pipeline(args)
+
+
+def synthetic_team(n_coders: int, n_units: int, n_codes: int, rated_share: float, seed: int):
+    """Presence (C, U, K) of ``n_coders`` who each depart from a shared truth on 1–15% of units per code,
+    and who each rate a unit with probability ``rated_share`` (at least two coders rate every unit)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed + 1)
+    prevalence = rng.uniform(0.01, 0.30, size=n_codes)
+    truth = rng.random((n_units, n_codes)) < prevalence
+    present = np.stack([truth ^ (rng.random((n_units, n_codes)) < rng.uniform(0.01, 0.15, size=n_codes))
+                        for _ in range(n_coders)])
+    rated = rng.random((n_coders, n_units)) < rated_share
+    rated[:2, rated.sum(axis=0) < 2] = True
+    return present & rated[:, :, None], rated
+
+
+def many_coders(args, clusters) -> None:
+    """The many-coder statistics on synthetic data, against the krippendorff package's α alone."""
+    import krippendorff
+    import numpy as np
+
+    from qualcode.agreement.intervals import bootstrap_draws
+    from qualcode.agreement.team_result import _binary_block
+
+    present, rated = synthetic_team(args.coders, args.units, args.codes, args.rated, args.seed)
+    n_clusters = int(clusters.max()) + 1
+
+    def ours_without_ci():
+        return _binary_block(present, rated, clusters, n_clusters, None, 0.95)
+
+    def ours_with_ci():
+        draws = bootstrap_draws(n_clusters, n_boot=args.n_boot, seed=args.seed)
+        return _binary_block(present, rated, clusters, n_clusters, draws, 0.95)
+
+    def krippendorff_alpha_alone():
+        alphas = np.empty(args.codes)
+        for code in range(args.codes):
+            data = np.where(rated, present[:, :, code], np.nan).astype(float)
+            alphas[code] = krippendorff.alpha(reliability_data=data, level_of_measurement="nominal",
+                                              value_domain=[0.0, 1.0])
+        return alphas
+
+    time_plain, plain = best_of(args.repeat, ours_without_ci)
+    time_ci, with_ci = best_of(args.repeat, ours_with_ci)
+    time_reference, reference = best_of(1, krippendorff_alpha_alone)
+    assert np.allclose(plain["stats"]["alpha"], reference, atol=1e-9), "alpha differs from the krippendorff package"
+    assert np.allclose(with_ci["stats"]["fleiss_kappa"], plain["stats"]["fleiss_kappa"])
+    print(f"many coders: {args.coders} coders, each rating a unit with probability {args.rated:g} "
+          f"({int(rated.sum()):,} unit ratings per code), {args.units:,} units × {args.codes} codes")
+    rows = [
+        ("qualcode: all many-coder statistics, no CIs", time_plain),
+        (f"qualcode: all + {args.n_boot}-replicate bootstrap, Gwet and H0 intervals", time_ci),
+        ("krippendorff package: alpha alone (one call per code)", time_reference),
+    ]
+    width = max(len(name) for name, _ in rows)
+    for name, seconds in rows:
+        print(f"  {name:<{width}}  {seconds:9.3f} s   ratio to krippendorff α: {seconds / time_reference:8.4f}")
+    print(f"  α agrees with the krippendorff package for all {args.codes} codes (|Δ| < 1e-9)")
 
 
 def pipeline(args) -> None:
@@ -130,6 +200,7 @@ def pipeline(args) -> None:
             code_ids = codebook.store_nodes(conn, nodes)
             coder_a = store.get_or_create_coder(conn, "A")
             coder_b = store.get_or_create_coder(conn, "B")
+            coder_c = store.get_or_create_coder(conn, "C")
             rows = []
             for index in range(args.documents):
                 respondent = f"R{index + 1}"
@@ -144,9 +215,10 @@ def pipeline(args) -> None:
                 for paragraph, code in zip(*np.nonzero(present)):
                     start = units[paragraph]["start"] + int(rng.integers(0, 100))
                     end = start + int(rng.integers(20, 200))
-                    for coder, jitter in ((coder_a, 0), (coder_b, int(rng.integers(-15, 15)))):
-                        if coder == coder_b and rng.random() < 0.1:
-                            continue  # B misses some
+                    for coder, jitter in ((coder_a, 0), (coder_b, int(rng.integers(-15, 15))),
+                                          (coder_c, int(rng.integers(-15, 15)))):
+                        if coder != coder_a and rng.random() < 0.1:
+                            continue  # B and C miss some
                         rows.append({"coder_id": coder, "code_id": code_ids[f"code{code}"], "document_id": document_id,
                                      "start": max(units[paragraph]["start"], start + jitter),
                                      "end": min(units[paragraph]["end"], end + jitter), "origin": "manual"})
@@ -157,7 +229,14 @@ def pipeline(args) -> None:
         for unit, ci in (("paragraph", False), ("paragraph", True), ("respondent", False), ("char", False)):
             seconds, result = best_of(1, lambda: compute_agreement(conn, "A", "B", unit=unit, ci=ci, n_boot=args.n_boot))
             label = f"compute_agreement unit={unit}{' --ci' if ci else ''}"
-            print(f"  {label:<40} {seconds:8.3f} s   ({result.compared['count']:,} units compared)")
+            print(f"  {label:<50} {seconds:8.3f} s   ({result.compared['count']:,} units compared)")
+        from qualcode.agreement import compute_team_agreement
+
+        for unit, ci in (("paragraph", False), ("paragraph", True), ("respondent", False)):
+            seconds, result = best_of(1, lambda: compute_team_agreement(conn, ["A", "B", "C"], unit=unit, ci=ci,
+                                                                        n_boot=args.n_boot))
+            label = f"compute_team_agreement A B C unit={unit}{' --ci' if ci else ''}"
+            print(f"  {label:<50} {seconds:8.3f} s   ({result.compared['count']:,} units compared)")
         project.close()
 
 

@@ -199,7 +199,7 @@ def store_nodes(conn: sqlite3.Connection, nodes: list[dict]) -> dict[str, int]:
 # --------------------------------------------------------------------------
 
 NODE_FIELDS = ("key", "label", "parent", "definition", "include", "exclude", "examples", "memo", "color", "guid",
-               "rules", "children")
+               "rules", "children", "exclusive")
 RULE_FIELDS = ("phrases", "patterns", "regex", "unless", "speakers", "roles")
 TOP_FIELDS = ("name", "description", "version", "language", "codes")
 UNIT_ROLES = ("respondent", "interviewer", "other")
@@ -276,6 +276,9 @@ def normalise_node(node: dict) -> dict:
     rules = node.get("rules") or None
     if rules:
         rules = {kind: rules[kind] for kind in RULE_FIELDS if rules.get(kind)} or None
+    # "exclusive" (the children are mutually exclusive categories) is kept only when true, so the content,
+    # and so the version hash, of a codebook without it is what it was before the field existed
+    exclusive = {"exclusive": True} if node.get("exclusive") is True else {}
     return {
         "key": str(node["key"]).strip(),
         "label": text(node.get("label")) or "",
@@ -288,6 +291,7 @@ def normalise_node(node: dict) -> dict:
         "rules": rules,
         "color": text(node.get("color")),
         "guid": text(node.get("guid")),
+        **exclusive,
     }
 
 
@@ -943,6 +947,9 @@ def _build_codebook(path: Path, source_format: str, meta: dict, meta_where: dict
             parent = str(raw.get("parent")).strip() or None
             if parent is not None:
                 references.append((key, parent, raw.at("parent"), "parent"))
+        exclusive = raw.get("exclusive", False)
+        if not isinstance(exclusive, bool):
+            problems.append(Problem(raw.at("exclusive"), f"code '{key}': 'exclusive' must be true or false"))
         rules, rule_refs = _check_rules(key, raw.get("rules"), raw.at("rules"), problems)
         for target, where in rule_refs:
             references.append((key, target, where, "unless"))
@@ -956,6 +963,7 @@ def _build_codebook(path: Path, source_format: str, meta: dict, meta_where: dict
             "exclude": _text_value(raw, "exclude", problems),
             "examples": examples or [], "memo": _text_value(raw, "memo", problems), "rules": rules,
             "color": _text_value(raw, "color", problems), "guid": _text_value(raw, "guid", problems),
+            **({"exclusive": True} if exclusive is True else {}),
         })
     known = set(first_seen)
     parent_edges: dict[str, list[str]] = {}
@@ -1115,10 +1123,13 @@ def project_codebook(conn: sqlite3.Connection) -> Codebook:
         raise NotFound("the project has no codebook yet; import one with 'qualcode codebook import FILE'")
     version_id = current_version_id(conn)
     meta = load_version(conn, version_id) if version_id is not None else None
+    # the code table has no "exclusive" column: the flag lives in the stored version's content
+    exclusive = {n["key"] for n in meta.nodes if n.get("exclusive")} if meta else set()
     return Codebook(
         name=meta.name if meta else None, description=meta.description if meta else None,
         version_note=meta.version_note if meta else None,
-        nodes=[_node_from_tree(tree, key) for key in tree.preorder()],
+        nodes=[{**_node_from_tree(tree, key), **({"exclusive": True} if key in exclusive else {})}
+               for key in tree.preorder()],
         source_format="project", language=meta.language if meta else None,
     )
 
@@ -1623,6 +1634,8 @@ def _yaml_tree(codebook: Codebook) -> dict:
                 out[name] = node[name]
         if node["rules"]:
             out["rules"] = _yaml_rules(node["rules"])
+        if node.get("exclusive"):
+            out["exclusive"] = True
         kids = children.get(node["key"], [])
         if kids:
             out["children"] = [entry(k) for k in kids]

@@ -270,3 +270,170 @@ def test_md_rounds_percent_to_1_and_statistics_to_3_decimals_csv_keeps_full_prec
             assert shown[column] == f"{float(exact[column]):.{digits}f}"
             checked += 1
     assert checked > 20
+
+
+# -- three or more coders --------------------------------------------------------------------------
+
+@pytest.fixture
+def three(coded):
+    """coded, plus carol: agrees with alice except that she never applies work.toll and adds sup.peer at 3."""
+    with coded.transaction() as conn:
+        paragraphs = respondent_paragraph_spans(conn)
+        add_coded_spans(conn, [("carol", key, paragraphs[index]) for key, index in [
+            ("work.caseload", 0), ("work.caseload", 4), ("sup.supervision", 3), ("sup.peer", 2), ("sup.peer", 3),
+        ]])
+    return coded
+
+
+def test_three_coders_table(three):
+    result = _invoke(three, "alice", "bob", "carol")
+    assert result.exit_code == 0, result.output
+    assert "Agreement among alice, bob, carol (3 coders)" in result.stdout
+    assert "Fleiss κ" in result.stdout and "Light κ" in result.stdout and "pooled (sum)" in result.stdout
+    assert "among 3 coders" in result.stderr and "missing for it, not absent" in result.stderr
+    assert "Fleiss κ below 0.6" in result.stderr and "work.toll" in result.stderr
+
+
+def test_three_coders_csv_matches_the_library(three):
+    import io
+
+    import pandas as pd
+
+    from qualcode.agreement import compute_team_agreement
+
+    result = _invoke(three, "alice", "bob", "carol", "--format", "csv")
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(io.StringIO(result.stdout))
+    expected = compute_team_agreement(three.connect(), ["alice", "bob", "carol"]).table()
+    assert list(table["code"]) == list(expected["code"])
+    assert table["fleiss_kappa"].tolist() == pytest.approx(expected["fleiss_kappa"].tolist(), nan_ok=True)
+    assert table["alpha"].tolist() == pytest.approx(expected["alpha"].tolist(), nan_ok=True)
+
+
+def test_three_coders_pairwise_json(three):
+    result = _invoke(three, "alice", "bob", "carol", "--pairwise", "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    pairs = {(r["coder_a"], r["coder_b"]) for r in data["pairwise"]}
+    assert pairs == {("alice", "bob"), ("alice", "carol"), ("bob", "carol")}
+    toll = [r for r in data["pairwise"] if r["code"] == "work.toll" and r["coder_b"] == "carol"]
+    assert all(r["kappa"] == 0.0 for r in toll)  # carol never used it, alice and bob did: chance level
+    table = _invoke(three, "alice", "bob", "carol", "--pairwise")
+    assert table.exit_code == 0 and "Cohen's κ per pair, pooled" in table.stdout
+    assert "alice · carol" in table.stdout
+
+
+def test_pairwise_with_two_coders(coded):
+    result = _invoke(coded, "alice", "bob", "--pairwise", "--format", "csv")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0].startswith("coder_a,coder_b,code")
+
+
+def test_three_coders_xlsx_read_back(three, tmp_path):
+    from openpyxl import load_workbook
+
+    out = tmp_path / "team.xlsx"
+    result = _invoke(three, "alice", "bob", "carol", "--ci", "--n-boot", "200", "--format", "xlsx", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    book = load_workbook(out)
+    assert {"per code", "pooled", "pairwise", "compared"} <= set(book.sheetnames)
+    sheet = book["per code"]
+    header = [c.value for c in sheet[1]]
+    assert "fleiss_kappa_gwet_lo" in header and "fleiss_kappa_se0" in header
+    codes = [row[header.index("code")] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert "work.toll" in codes
+
+
+@pytest.mark.parametrize("args, message", [
+    (["alice"], "at least two coders"),
+    (["alice", "bob", "carol", "--unit", "char"], "two coders only"),
+    (["alice", "bob", "carol", "--chart", "k.png"], "--chart draws two coders"),
+    (["alice", "bob", "carol", "--pairwise", "--groups"], "choose one"),
+    (["alice", "bob", "nobody"], "nobody"),
+])
+def test_three_coders_errors(three, args, message):
+    before = _dump(three)
+    result = _invoke(three, *args)
+    assert result.exit_code == 1, result.output
+    assert message in result.stderr and "Traceback" not in result.output
+    assert _dump(three) == before
+
+
+def test_three_coders_fail_below(three):
+    result = _invoke(three, "alice", "bob", "carol", "--fail-below", "0.5", "--format", "csv")
+    assert result.exit_code == EXIT_BELOW_THRESHOLD
+    assert "Fleiss κ below 0.5" in result.stderr and "work.toll" in result.stderr
+
+
+GROUPED = """\
+name: grouped
+codes:
+  - key: work
+    label: Workload and capacity
+    children:
+      - {key: work.caseload, label: Caseload pressure}
+      - {key: work.toll, label: Emotional toll}
+  - key: support
+    label: Support for staff
+    exclusive: true
+    children:
+      - {key: sup.supervision, label: Supervision}
+      - {key: sup.peer, label: Peer support}
+"""
+
+
+def test_groups_view_and_problems(three, tmp_path):
+    path = tmp_path / "grouped.yaml"
+    path.write_text(GROUPED, encoding="utf-8")
+    imported = runner.invoke(app, ["codebook", "import", str(path), "--project", str(three.root)])
+    assert imported.exit_code == 0, imported.output
+    # the fixture has carol apply both codes of the group (sup.supervision and sup.peer) in SF2.txt#4
+    result = _invoke(three, "alice", "bob", "carol", "--groups")
+    assert result.exit_code == 0, result.output
+    assert "Exclusive code groups" in result.stdout and "Coincidences of support" in result.stdout
+    assert "support: carol in SF2.txt, unit SF2.txt#4: sup.supervision, sup.peer" in result.stderr
+    csv = _invoke(three, "alice", "bob", "carol", "--groups", "--format", "csv")
+    assert csv.exit_code == 0
+    assert "(none)" in csv.stdout and "support" in csv.stdout
+    two = _invoke(three, "alice", "carol")  # the two-coder table is unchanged, the problem still reported
+    assert two.exit_code == 0 and "Agreement alice vs carol" in two.stdout
+    assert "unit SF2.txt#4: sup.supervision, sup.peer" in two.stderr
+
+
+def test_a_third_coders_sheet_round_trip_feeds_agreement_among_three(tiny_project, tmp_path):
+    from openpyxl import load_workbook
+
+    from qualcode.agreement import compute_team_agreement
+
+    def sheet(*args):
+        result = runner.invoke(app, ["sheet", *args, "--project", str(tiny_project.root)], env={"COLUMNS": "200"})
+        assert result.exit_code == 0, result.output
+        return result
+
+    def fill(path, column_letter):
+        book = load_workbook(path)
+        coding = book["Coding"]
+        keys = [coding.cell(r, 3).value for r in range(3, coding.max_row + 1)]
+        for row in range(3, coding.max_row + 1):
+            coding[f"{column_letter}{row}"] = "x"
+        book.save(path)
+        return keys
+
+    for coder in ("A", "B"):
+        sheet("export", "--coder", coder, "--out", str(tmp_path / f"{coder}.xlsx"))
+        fill(tmp_path / f"{coder}.xlsx", "F")  # everyone marks caseload everywhere
+        sheet("import", str(tmp_path / f"{coder}.xlsx"), "--coder", coder)
+    sheet("export", "--coder", "C", "--sample", "0.5", "--seed", "7", "--out", str(tmp_path / "C.xlsx"))
+    book = load_workbook(tmp_path / "C.xlsx")["Coding"]
+    marks = [book.cell(r, c).value for r in range(3, book.max_row + 1) for c in range(6, 10)]  # the 4 code columns
+    assert not any(marks)  # blind: C's sheet carries none of A's or B's codings
+    sampled = fill(tmp_path / "C.xlsx", "F")
+    sheet("import", str(tmp_path / "C.xlsx"), "--coder", "C")
+    result = compute_team_agreement(tiny_project.connect(), ["A", "B", "C"])
+    caseload = result.per_code[result.per_code["code"] == "work.caseload"].iloc[0]
+    assert 0 < len(sampled) < 6
+    assert (caseload.units, caseload.ratings) == (6, 12 + len(sampled))  # C is missing outside the sample
+    assert caseload.percent == 100.0 and caseload.ac1 == 1.0
+    cli = _invoke(tiny_project, "A", "B", "C", "--format", "csv")
+    assert cli.exit_code == 0, cli.output
+    assert f"C: {len(sampled)} assigned paragraphs" in cli.stderr

@@ -1,4 +1,4 @@
-"""qualcode agree: inter-coder agreement between two coders, per code."""
+"""qualcode agree: inter-coder agreement between two or more coders, per code."""
 
 from __future__ import annotations
 
@@ -95,8 +95,8 @@ def _render_rich(result, threshold: float) -> None:
 
 
 def agree(
-    coder_a: Annotated[str, typer.Argument(help="First coder (e.g. the one who coded everything).")],
-    coder_b: Annotated[str, typer.Argument(help="Second coder (e.g. the blind second coder).")],
+    coders: Annotated[list[str], typer.Argument(
+        help="Two or more coders (e.g. the one who coded everything, then the blind second coders).")],
     unit: Annotated[str, typer.Option(
         "--unit", "-u", help="Unit compared: paragraph, turn, sentence, char, document or respondent.")] = "paragraph",
     codes: Annotated[Optional[list[str]], typer.Option(
@@ -105,32 +105,47 @@ def agree(
         "--min-overlap", help="Count a unit as coded only when codings cover at least this fraction of it.")] = 0.0,
     all_units: Annotated[bool, typer.Option(
         "--all-units", help="Compare every respondent unit, not only those both coders were assigned.")] = False,
-    ci: Annotated[bool, typer.Option("--ci", help="Add 95% cluster-bootstrap intervals (resampling respondents).")] = False,
+    ci: Annotated[bool, typer.Option(
+        "--ci", help="Add 95% cluster-bootstrap intervals (resampling respondents); for 3+ coders also Gwet's.")] = False,
     n_boot: Annotated[int, typer.Option("--n-boot", help="Bootstrap replicates for --ci.")] = 1000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed for --ci.")] = 0,
-    threshold: Annotated[float, typer.Option("--threshold", help="Flag codes whose κ is below this.")] = 0.6,
+    threshold: Annotated[float, typer.Option(
+        "--threshold", help="Flag codes whose κ (Fleiss' κ for three or more coders) is below this.")] = 0.6,
     fail_below: Annotated[Optional[float], typer.Option(
-        "--fail-below", help=f"Exit with status {EXIT_BELOW_THRESHOLD} when any defined per-code κ is below this.")] = None,
+        "--fail-below", help=f"Exit with status {EXIT_BELOW_THRESHOLD} when any defined per-code κ"
+                             " (Fleiss' κ for 3+ coders) is below this.")] = None,
+    pairwise: Annotated[bool, typer.Option(
+        "--pairwise", help="Show Cohen's κ for every pair of coders (per code and pooled) instead.")] = False,
+    groups: Annotated[bool, typer.Option(
+        "--groups", help="Show the exclusive code groups (exclusive: true) as nominal variables instead.")] = False,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv, json, md or xlsx (xlsx needs --out).")] = "table",
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write csv, json, md or xlsx to this file.")] = None,
     chart: Annotated[Optional[Path], typer.Option("--chart", help="Also draw per-code κ as a bar chart (.png, .svg or .pdf).")] = None,
     force: ForceOption = False,
     project: ProjectOption = None,
 ) -> None:
-    """Inter-coder agreement between two coders, code by code.
+    """Inter-coder agreement between two or more coders, code by code.
 
-    Percent agreement, Cohen's κ, Krippendorff's α, Gwet's AC1, Brennan–Prediger
-    and specific agreement, per code, per theme and pooled, on the unit you choose.
+    Two coders: percent agreement, Cohen's κ, Krippendorff's α, Gwet's AC1,
+    Brennan–Prediger and specific agreement, per code, per theme and pooled, on
+    the unit you choose. Three or more: Fleiss' κ, Krippendorff's α (a coder not
+    given a unit is missing for it), Gwet's AC1, Brennan–Prediger, Light's κ and
+    percent agreement; --pairwise shows Cohen's κ for each pair of coders, and
+    --groups the exclusive code groups of the codebook (either works with two).
 
     By default only the units both coders were assigned (or the documents both
-    coded) are compared; the command says which. An undefined statistic is shown
-    as — with its reason. Formulas and references: docs/methods/agreement.md.
+    coded) are compared — with more coders, those in the scope of at least two;
+    the command says which. An undefined statistic is shown as — with its
+    reason. Formulas and references: docs/methods/agreement.md.
     Exit status: 0 ok, 1 error, 3 when --fail-below finds a κ under the bar.
 
     Example:
 
         qualcode agree alice bob --unit paragraph --ci --chart kappa.png
+
+        qualcode agree alice bob carol --pairwise
     """
+    # long: typer declares each option in the signature; the body only checks them, calls, renders
     from qualcode.agreement import codes_below, compute_agreement, write_chart
     from qualcode.cli._util import check_format, err_console, notice, open_project
 
@@ -155,14 +170,25 @@ def agree(
             raise InputError(f"cannot draw a chart as '{chart.suffix}'; name the file .png, .svg or .pdf")
         check_overwrite(chart, force)
     code_keys = [k.strip() for item in (codes or []) for k in item.split(",") if k.strip()] or None
+    if len(coders) != 2 or pairwise or groups:
+        return _agree_team(coders, unit=unit, codes=code_keys, min_overlap=min_overlap, all_units=all_units, ci=ci,
+                           n_boot=n_boot, seed=seed, threshold=threshold, fail_below=fail_below, fmt=fmt, out=out,
+                           chart=chart, force=force, project=project, pairwise=pairwise, groups=groups)
+    coder_a, coder_b = coders
     proj = open_project(project)
     try:
         result = compute_agreement(
             proj.connect(), coder_a, coder_b, unit=unit.lower(), codes=code_keys, min_overlap=min_overlap, ci=ci,
             n_boot=n_boot, seed=seed, scope="all" if all_units else "assigned", language=proj.language)
+        exclusive_problems = _exclusive_problems(proj.connect(), coders, unit.lower(), code_keys, min_overlap,
+                                                 "all" if all_units else "assigned", proj.language)
     finally:
         proj.close()
 
+    if exclusive_problems is not None:
+        from qualcode.cli._agree_team import report_problems
+
+        report_problems(exclusive_problems)
     compared = result.compared
     # every format says what was compared (on stderr, so csv/json on stdout stay clean)
     notice(f"Compared {compared['count']} {compared['unit']} unit(s) in {len(compared['documents'])} document(s): "
@@ -185,6 +211,68 @@ def agree(
         if failing:
             err_console().print(
                 f"κ below {fail_below:g} for {len(failing)} code(s): {', '.join(failing)}", highlight=False, markup=False)
+            raise typer.Exit(EXIT_BELOW_THRESHOLD)
+
+
+def _exclusive_problems(conn, coders, unit, codes, min_overlap, scope, language):
+    """The exclusive-group problems of two coders (None when the codebook has no exclusive group)."""
+    from qualcode.agreement import exclusive_group_keys, gather_team_data
+
+    if unit == "char" or not exclusive_group_keys(conn):
+        return None
+    import pandas as pd
+
+    data = gather_team_data(conn, coders, unit=unit, codes=codes, min_overlap=min_overlap, scope=scope,
+                            language=language)
+    return pd.DataFrame([p for g in data.groups for p in g.problems], columns=["group", "coder", "document", "unit",
+                                                                              "codes"])
+
+
+def _agree_team(coders, *, unit, codes, min_overlap, all_units, ci, n_boot, seed, threshold, fail_below, fmt, out,
+                chart, force, project, pairwise, groups) -> None:
+    """Two or more coders through the many-coder statistics (the options were checked by ``agree``)."""
+    from qualcode.agreement import compute_team_agreement
+    from qualcode.cli import _agree_team as render
+    from qualcode.cli._util import err_console, notice, open_project
+    from qualcode.errors import InputError
+
+    if pairwise and groups:
+        raise InputError("--pairwise and --groups show different tables; choose one")
+    if chart is not None:
+        raise InputError("--chart draws two coders' Cohen's κ; for more coders use --format csv and chart the"
+                         " fleiss_kappa column")
+    proj = open_project(project)
+    try:
+        result = compute_team_agreement(
+            proj.connect(), coders, unit=unit.lower(), codes=codes, min_overlap=min_overlap, ci=ci, n_boot=n_boot,
+            seed=seed, scope="all" if all_units else "assigned", language=proj.language)
+    finally:
+        proj.close()
+    render.report_problems(result.problems)
+    compared = result.compared
+    notice(f"Compared {compared['count']} {compared['unit']} unit(s) in {len(compared['documents'])} document(s)"
+           f" among {len(result.coders)} coders: {compared['scope']}. Rule: {compared['rule']}; {compared['missing']}.")
+    if ci and compared["clusters"] < 10:
+        notice(f"Only {compared['clusters']} respondent(s) to resample: the bootstrap intervals are coarse"
+               " and can understate the uncertainty.")
+    view = "pairwise" if pairwise else "groups" if groups else "codes"
+    if fmt != "table":
+        render.write_team_output(result, fmt, out, force, view)
+    elif view == "pairwise":
+        render.render_pairwise_table(result)
+    elif view == "groups":
+        render.render_groups_table(result)
+    else:
+        render.render_team_table(result, threshold)
+    kappas = result.per_code.set_index("code")["fleiss_kappa"]
+    low = [code for code, value in kappas.items() if value == value and value < threshold]
+    if low and fmt == "table" and view == "codes":
+        notice(f"{len(low)} code(s) with Fleiss κ below {threshold:g}: {', '.join(low)}")
+    if fail_below is not None:
+        failing = [code for code, value in kappas.items() if value == value and value < fail_below]
+        if failing:
+            err_console().print(f"Fleiss κ below {fail_below:g} for {len(failing)} code(s): {', '.join(failing)}",
+                                highlight=False, markup=False)
             raise typer.Exit(EXIT_BELOW_THRESHOLD)
 
 
