@@ -14,7 +14,7 @@ from typing import Iterable
 from qualcode import store
 from qualcode.errors import InputError
 
-ORIGINS = ("rule", "sheet", "import", "refi", "reconcile", "manual")
+ORIGINS = ("rule", "sheet", "import", "refi", "reconcile", "manual", "browser")
 
 
 @dataclass(frozen=True)
