@@ -243,8 +243,8 @@ def parse_disagreement_id(ident: str) -> tuple[str, int]:
     try:
         if not code.isdigit() or not unit:
             raise ValueError
-        unit_key = base64.urlsafe_b64decode(unit + "=" * (-len(unit) % 4)).decode("utf-8")
-    except (ValueError, UnicodeDecodeError):
+        unit_key = base64.b64decode(unit + "=" * (-len(unit) % 4), altchars=b"-_", validate=True).decode("utf-8")
+    except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors
         raise NotFound(f"'{ident[:40]}' is not a disagreement id") from None
     return unit_key, int(code)
 
