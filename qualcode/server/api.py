@@ -484,6 +484,12 @@ async def undo_decision(request: Request, served: Served):
     return await served.backend.run(work)
 
 
+async def missing_static(scope, receive, send):
+    """Stands in for the page's files when an installation lacks them."""
+    await Response("the page's files are missing from this qualcode installation", status_code=404,
+                   media_type="text/plain")(scope, receive, send)
+
+
 @endpoint
 async def not_found(request: Request, served: Served):
     raise ApiError(404, f"no API route {request.method} {request.url.path}")

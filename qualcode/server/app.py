@@ -198,7 +198,8 @@ def create_app(project, *, coder: str | None = None, sample: int | None = None,
     routes = [
         Route("/", api.page, methods=["GET"]),
         *api.ROUTES,
-        Mount("/static", app=StaticFiles(directory=STATIC_DIR, check_dir=False), name="static"),
+        Mount("/static", app=StaticFiles(directory=STATIC_DIR) if STATIC_DIR.is_dir() else api.missing_static,
+              name="static"),
     ]
     app = Starlette(
         routes=routes,
