@@ -140,7 +140,10 @@ def serve(
 
         config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on",
                                 timeout_graceful_shutdown=5)
-        uvicorn.Server(config).run(sockets=[sock])
+        try:
+            uvicorn.Server(config).run(sockets=[sock])
+        except KeyboardInterrupt:  # uvicorn stops cleanly on Ctrl+C, then passes the signal on
+            pass
         notice("Stopped; every coding saved from the page is in the project.")
     finally:
         sock.close()
