@@ -76,3 +76,20 @@ def test_a_memo_on_a_coding_goes_with_the_coding(coded):
         memos.add_memo(conn, "B", "note", coding_id=coding_of(conn, "B"))
         delete_codings(conn, store.coder_id(conn, "B"))
     assert memos.list_memos(conn) == []
+
+
+def test_codings_list_shows_each_codings_memo(coded):
+    import json
+
+    from tests.conftest import run_cli
+
+    conn = coded.connect()
+    with coded.transaction():
+        memos.add_memo(conn, "B", "Tired rather than busy; a long note that runs past the table's width", coding_id=coding_of(conn, "B"))
+    coded.close()
+    listed = run_cli("--project", coded.root, "codings", "list", "--format", "json")
+    assert listed.exit_code == 0, listed.output
+    by_coder = {row["coder"]: row["memo"] for row in json.loads(listed.stdout)}
+    assert by_coder == {"A": "", "B": "Tired rather than busy; a long note that runs past the table's width"}
+    table = run_cli("--project", coded.root, "codings", "list", "--coder", "B")
+    assert table.exit_code == 0 and "memo" in table.stdout and "Tired rather than busy" in table.stdout
