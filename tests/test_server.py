@@ -291,6 +291,8 @@ def test_change_code_and_delete(two_coders):
 @pytest.mark.parametrize("body, message", [
     ({"code": "work.toll", "start": 0, "end": 5}, "'document_id' is missing"),
     ({"document_id": 1, "code": "work.toll", "start": "x", "end": 5}, "whole number"),
+    ({"document_id": 1, "code": "work.toll", "start": "3", "end": 5}, "whole number"),
+    ({"document_id": 1, "code": "work.toll", "start": 0.5, "end": 5}, "whole number"),
     ({"document_id": 1, "code": "work.toll", "start": 9, "end": 3}, "does not lie inside"),
     ({"document_id": 1, "code": "work", "start": 0, "end": 5}, "is a theme"),
     ({"document_id": 1, "code": 7, "start": 0, "end": 5}, "must be a code key"),

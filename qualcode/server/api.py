@@ -87,10 +87,11 @@ async def _body(request: Request) -> dict:
     return data
 
 
-def _int(value, name: str) -> int:
+def _int(value, name: str, *, text: bool = False) -> int:
+    """A whole number from a JSON body (a number, not a string) or, with ``text``, from a query string."""
+    if text and isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
     if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-            return int(value)
         raise ApiError(400, f"'{name}' must be a whole number")
     return value
 
@@ -103,7 +104,7 @@ def _required(data: dict, name: str):
 
 def _query_int(request: Request, name: str) -> int | None:
     value = request.query_params.get(name)
-    return None if value in (None, "") else _int(value, name)
+    return None if value in (None, "") else _int(value, name, text=True)
 
 
 def _code_mode(served: Served) -> None:
