@@ -14,7 +14,7 @@ from typing import Iterable
 from qualcode import store
 from qualcode.errors import InputError
 
-ORIGINS = ("rule", "sheet", "import", "refi", "reconcile", "manual")
+ORIGINS = ("rule", "sheet", "import", "refi", "reconcile", "manual", "browser")
 
 
 @dataclass(frozen=True)
@@ -147,11 +147,13 @@ def codings_table(
     documents: Iterable[str] | None = None,
     preview: int = 80,
 ):
-    """Codings as a DataFrame: id, coder, code, document, respondent, start, end, origin, rule, text.
+    """Codings as a DataFrame: id, coder, code, document, respondent, start, end, origin, rule, text, memo.
 
     ``code`` includes the codes beneath it (a theme lists its codes' codings).
     The respondent is the one whose unit the coding starts in (empty for
-    interviewer speech). ``text`` is the coded text cut to ``preview`` characters.
+    interviewer speech). ``text`` is the coded text cut to ``preview`` characters. ``memo`` is the
+    coding's coder's memo on it (``qualcode.memos``; several joined by blank lines), else the memo the
+    coding was imported with, else empty.
     """
     from bisect import bisect_right
 
@@ -171,8 +173,14 @@ def codings_table(
     wanted = {r.casefold() for r in respondents} if respondents is not None else None
     unit_index: dict[int, tuple[list[int], list[tuple]]] = {}
     texts: dict[int, str] = {}
+    from qualcode.memos import coding_memos
+
     rows = []
-    for coding in load_codings(conn, coders=coders, code_ids=code_ids, document_ids=document_ids):
+    selected = load_codings(conn, coders=coders, code_ids=code_ids, document_ids=document_ids)
+    memos: dict[int, str] = {}
+    for coder in sorted({c.coder for c in selected}):
+        memos.update(coding_memos(conn, [c.coding_id for c in selected if c.coder == coder], coder=coder))
+    for coding in selected:
         if coding.document_id not in unit_index:
             units = conn.execute("SELECT start, end, respondent_id, speaker FROM units WHERE document_id = ?"
                                  " ORDER BY start", (coding.document_id,)).fetchall()
@@ -194,6 +202,7 @@ def codings_table(
         rows.append({"id": coding.coding_id, "coder": coding.coder, "code": coding.code_key,
                      "document": coding.document, "respondent": respondent or "", "start": coding.start,
                      "end": coding.end, "origin": coding.origin,
-                     "rule": (coding.detail or {}).get("rule") or "", "text": text})
+                     "rule": (coding.detail or {}).get("rule") or "", "text": text,
+                     "memo": memos.get(coding.coding_id) or coding.memo or ""})
     return pd.DataFrame(rows, columns=["id", "coder", "code", "document", "respondent", "start", "end", "origin",
-                                       "rule", "text"])
+                                       "rule", "text", "memo"])

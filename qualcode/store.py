@@ -244,8 +244,32 @@ def m002_codings_ids_never_reused(conn: sqlite3.Connection) -> None:
     )
 
 
+def m003_memos(conn: sqlite3.Connection) -> None:
+    """Memos: a coder's note on a document or on one coding (exactly one of the two).
+
+    A memo on a coding goes with the coding; a memo on a document goes with the
+    document. Ids are never reused, as for codings."""
+    execute_script(
+        conn,
+        """
+        CREATE TABLE memos (
+            memo_id     INTEGER PRIMARY KEY AUTOINCREMENT,
+            coder_id    INTEGER NOT NULL REFERENCES coders(coder_id),
+            document_id INTEGER REFERENCES documents(document_id) ON DELETE CASCADE,
+            coding_id   INTEGER REFERENCES codings(coding_id) ON DELETE CASCADE,
+            text        TEXT NOT NULL,
+            created_at  TEXT NOT NULL,
+            updated_at  TEXT NOT NULL,
+            CHECK ((document_id IS NULL) != (coding_id IS NULL))
+        );
+        CREATE INDEX memos_by_document ON memos(document_id);
+        CREATE INDEX memos_by_coding ON memos(coding_id);
+        """,
+    )
+
+
 # Numbered migrations, applied in order. Append only; never edit one that has shipped.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [m001_initial, m002_codings_ids_never_reused]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [m001_initial, m002_codings_ids_never_reused, m003_memos]
 
 SCHEMA_VERSION = len(MIGRATIONS)
 

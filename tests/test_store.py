@@ -109,3 +109,61 @@ def test_m002_keeps_codings_and_exemplars_and_never_reuses_ids(tmp_path):
     new_id = upgraded.execute("INSERT INTO codings (coder_id, code_id, document_id, start, end, origin, created_at)"
                               " VALUES (1, 1, 1, 6, 11, 'manual', 'now')").lastrowid
     assert new_id == 3
+
+
+def _database_at(path, version: int) -> sqlite3.Connection:
+    """A database built by the first ``version`` migrations only, as an older qualcode left it."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    for number, migration in enumerate(store.MIGRATIONS[:version], start=1):
+        conn.execute("BEGIN")
+        migration(conn)
+        conn.execute(f"PRAGMA user_version = {number}")
+        conn.execute("COMMIT")
+    return conn
+
+
+def _memo_columns(conn) -> list[str]:
+    return [r[1] for r in conn.execute("PRAGMA table_info(memos)")]
+
+
+def test_m003_memos_from_a_blank_database(tmp_path):
+    conn = store.connect(tmp_path / "q.db")
+    assert _memo_columns(conn) == ["memo_id", "coder_id", "document_id", "coding_id", "text", "created_at",
+                                   "updated_at"]
+    conn.execute("INSERT INTO coders (name) VALUES ('B')")
+    conn.execute("INSERT INTO codes (key, label) VALUES ('c', 'C')")
+    conn.execute("INSERT INTO documents (name, source_format, sha256, text, imported_at)"
+                 " VALUES ('d.txt', 'txt', 'x', 'hello world', 'now')")
+    conn.execute("INSERT INTO codings (coder_id, code_id, document_id, start, end, origin, created_at)"
+                 " VALUES (1, 1, 1, 0, 5, 'manual', 'now')")
+    insert = "INSERT INTO memos (coder_id, document_id, coding_id, text, created_at, updated_at) VALUES (1, ?, ?, 'n', 'now', 'now')"
+    conn.execute(insert, (1, None))
+    conn.execute(insert, (None, 1))
+    for both_or_neither in ((1, 1), (None, None)):
+        with pytest.raises(sqlite3.IntegrityError):
+            conn.execute(insert, both_or_neither)
+    with pytest.raises(sqlite3.IntegrityError):
+        conn.execute(insert, (99, None))  # no such document
+    conn.execute("DELETE FROM codings WHERE coding_id = 1")
+    assert [tuple(r) for r in conn.execute("SELECT memo_id, document_id, coding_id FROM memos")] == [(1, 1, None)]
+    conn.execute("DELETE FROM memos")
+    assert conn.execute(insert, (1, None)).lastrowid == 3  # memo ids are never reused
+
+
+def test_m003_from_the_m002_schema_keeps_everything(tmp_path):
+    """A project made before memos keeps its codings and ids and gains an empty memos table."""
+    path = tmp_path / "old.db"
+    conn = _database_at(path, 2)
+    conn.execute("INSERT INTO coders (name) VALUES ('A')")
+    conn.execute("INSERT INTO codes (key, label) VALUES ('c', 'C')")
+    conn.execute("INSERT INTO documents (name, source_format, sha256, text, imported_at)"
+                 " VALUES ('d.txt', 'txt', 'x', 'hello world', 'now')")
+    conn.execute("INSERT INTO codings (coder_id, code_id, document_id, start, end, origin, memo, created_at)"
+                 " VALUES (1, 1, 1, 6, 11, 'refi', 'old memo', 'now')")
+    conn.close()
+    upgraded = store.connect(path)
+    assert store.schema_version(upgraded) == 3
+    assert "memo_id" in _memo_columns(upgraded)
+    assert upgraded.execute("SELECT count(*) FROM memos").fetchone()[0] == 0
+    assert tuple(upgraded.execute("SELECT coding_id, start, end, memo FROM codings").fetchone()) == (1, 6, 11, "old memo")
+    assert upgraded.execute("PRAGMA foreign_keys").fetchone()[0] == 1

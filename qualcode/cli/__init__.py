@@ -105,6 +105,7 @@ COMMAND_MODULES = [
     "codebook",
     "apply",
     "codings",
+    "serve",
 ]
 
 for _name in COMMAND_MODULES:

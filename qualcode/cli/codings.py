@@ -28,7 +28,7 @@ def list_command(
     fmt: FormatOption = "table",
     project_dir: ProjectOption = None,
 ) -> None:
-    """List codings with their id, coder, code, document, respondent, origin, rule and text.
+    """List codings with their id, coder, code, document, respondent, origin, rule, text and memo.
 
     Example:
 
@@ -55,8 +55,10 @@ def list_command(
     finally:
         project.close()
     if fmt == "table":  # a terminal is narrow: offsets and long rules go to csv/json only
-        table = table[["id", "coder", "code", "respondent", "document", "origin", "rule", "text"]].copy()
+        table = table[["id", "coder", "code", "respondent", "document", "origin", "rule", "text", "memo"]].copy()
         table["rule"] = table["rule"].map(lambda rule: rule if len(rule) <= 28 else rule[:27] + "…")
+        table["memo"] = table["memo"].map(lambda memo: (lambda one_line: one_line if len(one_line) <= 40 else
+                                                        one_line[:39] + "…")(" ".join(memo.split())))
     render_table(table, fmt, title="Codings", caption=f"{len(table)} coding{'' if len(table) == 1 else 's'}")
 
 
