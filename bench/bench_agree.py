@@ -140,7 +140,7 @@ def many_coders(args, clusters) -> None:
     import numpy as np
 
     from qualcode.agreement.intervals import bootstrap_draws
-    from qualcode.agreement.team_result import _binary_block
+    from qualcode.agreement.team_blocks import _binary_block
 
     present, rated = synthetic_team(args.coders, args.units, args.codes, args.rated, args.seed)
     n_clusters = int(clusters.max()) + 1

@@ -19,7 +19,8 @@ from qualcode.agreement.tables import (NO_NEGATIVES, NO_POSITIVES, NO_UNITS, NO_
                                        percent_agreement_2x2, percentile_interval, specific_agreement,
                                        statistics_2x2, tables_from_presence, undefined_reasons)
 from qualcode.agreement.team_frames import pairwise_matrix
-from qualcode.agreement.team_result import TEAM_STATISTICS, TeamAgreementResult, compute_team_agreement
+from qualcode.agreement.team_blocks import TEAM_STATISTICS
+from qualcode.agreement.team_result import TeamAgreementResult, compute_team_agreement
 from qualcode.agreement.teams import NONE_CATEGORY, exclusive_group_keys, gather_team_data
 from qualcode.agreement.two_coders import AGREEMENT_LEVELS, SCOPES, AgreementResult, compute_agreement
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from qualcode.agreement import many
-from qualcode.agreement.team_result import ANALYTIC, COUNT_COLUMNS, TEAM_STATISTICS, _block
+from qualcode.agreement.team_blocks import ANALYTIC, COUNT_COLUMNS, TEAM_STATISTICS, _block
 
 POOLED_SUM = "(pooled: sum of tables)"
 POOLED_MEAN = "(pooled: mean of codes)"

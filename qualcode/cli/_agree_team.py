@@ -208,8 +208,6 @@ def write_team_output(result, fmt: str, out: Path | None, force: bool, view: str
     if fmt == "json":
         text = json.dumps(result.to_dict(), ensure_ascii=False, indent=2, default=str) + "\n"
     else:
-        from qualcode.cli.agree import rounded_for_reading
-
         table = team_output_table(result, view)
         text = table_to_text(rounded_for_reading(table) if fmt == "md" else table, fmt)
     if out is None:
@@ -218,3 +216,23 @@ def write_team_output(result, fmt: str, out: Path | None, force: bool, view: str
     with atomic_write(out, force) as tmp:
         tmp.write_text(text, encoding="utf-8")
     notice(f"Agreement written to {out}")
+
+
+# csv and json keep full precision; md is for reading but often pasted into a report, so one more
+# decimal than the terminal table
+MD_STATISTIC_DIGITS = 3
+
+
+def rounded_for_reading(table):
+    """The agreement table with numbers as text for people (``--format md``): percentages
+    (``percent``, ``percent_lo``, ``percent_hi``) to 1 decimal, every other statistic to 3,
+    undefined values blank. csv and json keep full precision for further analysis."""
+    import pandas as pd
+
+    view = table.copy()
+    for column in view.columns:
+        if not pd.api.types.is_float_dtype(view[column]):
+            continue
+        digits = PERCENT_DIGITS if str(column).startswith("percent") else MD_STATISTIC_DIGITS
+        view[column] = [("" if pd.isna(v) else f"{v:.{digits}f}") for v in view[column]]
+    return view

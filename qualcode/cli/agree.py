@@ -14,6 +14,7 @@ EXIT_BELOW_THRESHOLD = 3
 
 from qualcode.agreement import PERCENT_DIGITS, UNDEFINED
 from qualcode.agreement import format_statistic as _fmt
+from qualcode.cli._agree_team import rounded_for_reading
 
 
 def _with_ci(row, name: str, ci: bool, digits: int = 2) -> str:
@@ -274,26 +275,6 @@ def _agree_team(coders, *, unit, codes, min_overlap, all_units, ci, n_boot, seed
             err_console().print(f"Fleiss κ below {fail_below:g} for {len(failing)} code(s): {', '.join(failing)}",
                                 highlight=False, markup=False)
             raise typer.Exit(EXIT_BELOW_THRESHOLD)
-
-
-# csv and json keep full precision; md is for reading but often pasted into a report, so one more
-# decimal than the terminal table
-MD_STATISTIC_DIGITS = 3
-
-
-def rounded_for_reading(table):
-    """The agreement table with numbers as text for people (``--format md``): percentages
-    (``percent``, ``percent_lo``, ``percent_hi``) to 1 decimal, every other statistic to 3,
-    undefined values blank. csv and json keep full precision for further analysis."""
-    import pandas as pd
-
-    view = table.copy()
-    for column in view.columns:
-        if not pd.api.types.is_float_dtype(view[column]):
-            continue
-        digits = PERCENT_DIGITS if str(column).startswith("percent") else MD_STATISTIC_DIGITS
-        view[column] = [("" if pd.isna(v) else f"{v:.{digits}f}") for v in view[column]]
-    return view
 
 
 def _write_output(result, fmt: str, out: Path | None, force: bool) -> None:
