@@ -89,13 +89,21 @@ def import_codings(project, path: Path | str, fmt: str | None = None) -> Exchang
     (``codings.csv line 7: unknown code 'work.tol'``). Codings get origin
     ``import`` and the project's current codebook version. All or nothing.
     """
-    from qualcode.codebook import current_version_id, load_tree
-    from qualcode.codings import add_codings
-    from qualcode.documents import document_ids_by_name
-    from qualcode.units import parse_paragraph_key
+    from qualcode.codebook import load_tree
 
     path = Path(path)
     header, records, notices = _read_rows(path)
+    fmt, index = _checked_layout(path, header, fmt)
+    if not records:
+        raise InputError(f"{path.name} has a header but no codings")
+    conn = project.connect()
+    tree = load_tree(conn)
+    parsed = _parsed_records(conn, path, fmt, index, records, tree)
+    return _store_codings(project, path, fmt, parsed, tree, notices)
+
+
+def _checked_layout(path: Path, header: list[str], fmt: str | None) -> tuple[str, dict[str, int]]:
+    """The layout (given or detected from the header) and the position of each of its columns."""
     columns = [h.strip().lower() for h in header]
     detected = detect_format(columns)
     if fmt is not None and fmt not in FORMATS:
@@ -109,12 +117,14 @@ def import_codings(project, path: Path | str, fmt: str | None = None) -> Exchang
     if unknown:
         raise InputError(f"{path.name} line 1: column '{unknown[0]}' is not part of the {fmt} format "
                          f"({', '.join(FORMATS[fmt])}, optional memo); remove it")
-    index = {name: columns.index(name) for name in allowed if name in columns}
-    if not records:
-        raise InputError(f"{path.name} has a header but no codings")
+    return fmt, {name: columns.index(name) for name in allowed if name in columns}
 
-    conn = project.connect()
-    tree = load_tree(conn)
+
+def _parsed_records(conn: sqlite3.Connection, path: Path, fmt: str, index: dict[str, int], records, tree) -> list:
+    """Each row as (coder, code, document_id, start, end, memo), or an InputError listing every row's problem."""
+    from qualcode.documents import document_ids_by_name
+    from qualcode.units import parse_paragraph_key
+
     documents = document_ids_by_name(conn)
     lengths = {r[0]: r[1] for r in conn.execute("SELECT document_id, length(text) FROM documents")}
     paragraph_spans = {}
@@ -172,7 +182,15 @@ def import_codings(project, path: Path | str, fmt: str | None = None) -> Exchang
         more = len(problems) - MAX_PROBLEMS_SHOWN
         raise InputError(f"{path.name}: {len(problems)} problem{'s' if len(problems) != 1 else ''}, nothing was "
                          f"imported: {shown}" + (f"; and {more} more" if more > 0 else ""))
+    return parsed
 
+
+def _store_codings(project, path: Path, fmt: str, parsed: list, tree, notices) -> ExchangeImportResult:
+    """Add the parsed codings in one transaction, skipping those already in the project."""
+    from qualcode.codebook import current_version_id
+    from qualcode.codings import add_codings
+
+    conn = project.connect()
     known_coders = set(store.coder_names(conn))
     result = ExchangeImportResult(path=path, format=fmt, rows=len(parsed), added=0, already_present=0,
                                   notices=notices)

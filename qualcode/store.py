@@ -44,6 +44,7 @@ def execute_script(conn: sqlite3.Connection, script: str) -> None:
 
 
 def m001_initial(conn: sqlite3.Connection) -> None:
+    """The first schema. Kept whole: one SQL script, read as the data model."""
     execute_script(
         conn,
         """
