@@ -173,13 +173,11 @@ def codings_table(
     wanted = {r.casefold() for r in respondents} if respondents is not None else None
     unit_index: dict[int, tuple[list[int], list[tuple]]] = {}
     texts: dict[int, str] = {}
-    from qualcode.memos import coding_memos
+    from qualcode.memos import shown_memos
 
     rows = []
     selected = load_codings(conn, coders=coders, code_ids=code_ids, document_ids=document_ids)
-    memos: dict[int, str] = {}
-    for coder in sorted({c.coder for c in selected}):
-        memos.update(coding_memos(conn, [c.coding_id for c in selected if c.coder == coder], coder=coder))
+    memos = shown_memos(conn, selected)
     for coding in selected:
         if coding.document_id not in unit_index:
             units = conn.execute("SELECT start, end, respondent_id, speaker FROM units WHERE document_id = ?"
@@ -203,6 +201,6 @@ def codings_table(
                      "document": coding.document, "respondent": respondent or "", "start": coding.start,
                      "end": coding.end, "origin": coding.origin,
                      "rule": (coding.detail or {}).get("rule") or "", "text": text,
-                     "memo": memos.get(coding.coding_id) or coding.memo or ""})
+                     "memo": memos.get(coding.coding_id, "")})
     return pd.DataFrame(rows, columns=["id", "coder", "code", "document", "respondent", "start", "end", "origin",
                                        "rule", "text", "memo"])

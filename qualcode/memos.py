@@ -132,3 +132,27 @@ def coding_memos(conn: sqlite3.Connection, coding_ids, *, coder: str) -> dict[in
                 f" AND m.coding_id IN ({','.join('?' * len(chunk))}) ORDER BY m.memo_id", (coder, *chunk)):
             found.setdefault(coding_id, []).append(text)
     return {coding_id: "\n\n".join(texts) for coding_id, texts in found.items()}
+
+
+def shown_memos(conn: sqlite3.Connection, codings) -> dict[int, str]:
+    """``{coding_id: text}``: the memo each of these codings shows and exports.
+
+    A coding's memo is its coder's own memos on it (``add_memo``; several
+    joined by blank lines), else the memo it was imported with (a REFI-QDA
+    selection's description or notes, a codings CSV's memo column:
+    ``codings.memo``). Codings without either are left out. ``codings`` are
+    ``qualcode.codings.Coding`` records; each coder's memos are read only for
+    that coder's codings, so nothing crosses from one coder to another.
+    """
+    own: dict[int, str] = {}
+    by_coder: dict[str, list[int]] = {}
+    for coding in codings:
+        by_coder.setdefault(coding.coder, []).append(coding.coding_id)
+    for coder, ids in sorted(by_coder.items()):
+        own.update(coding_memos(conn, ids, coder=coder))
+    shown = {}
+    for coding in codings:
+        text = own.get(coding.coding_id) or coding.memo
+        if text:
+            shown[coding.coding_id] = text
+    return shown

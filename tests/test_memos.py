@@ -94,3 +94,25 @@ def test_codings_list_shows_each_codings_memo(coded):
     table = run_cli("--project", coded.root, "codings", "list", "--coder", "B")
     # the table wraps a long memo within its column at the terminal's width; its first word starts the cell
     assert table.exit_code == 0 and "memo" in table.stdout and "Tired" in table.stdout
+
+
+def test_shown_memo_is_the_coders_own_else_the_imported_one(coded):
+    from qualcode.codings import load_codings
+
+    with coded.transaction() as conn:
+        conn.execute("UPDATE codings SET memo = 'imported with the coding' WHERE coding_id = ?",
+                     (coding_of(conn, "A"),))
+        conn.execute("UPDATE codings SET memo = 'imported for B' WHERE coding_id = ?", (coding_of(conn, "B"),))
+        memos.add_memo(conn, "B", "B's own note", coding_id=coding_of(conn, "B"))
+        memos.add_memo(conn, "B", "and a second", coding_id=coding_of(conn, "B"))
+    conn = coded.connect()
+    codings = load_codings(conn)
+    shown = memos.shown_memos(conn, codings)
+    assert shown == {coding_of(conn, "A"): "imported with the coding",
+                     coding_of(conn, "B"): "B's own note\n\nand a second"}
+    # one coder's codings alone: nothing of the other coder's
+    assert memos.shown_memos(conn, [c for c in codings if c.coder == "A"]) == {
+        coding_of(conn, "A"): "imported with the coding"}
+    with coded.transaction() as conn:
+        conn.execute("UPDATE codings SET memo = NULL")
+    assert memos.shown_memos(coded.connect(), [c for c in load_codings(coded.connect()) if c.coder == "A"]) == {}

@@ -127,15 +127,13 @@ def _check_served(served: Served, document_id: int) -> None:
 def _coding_json(coding, memo: str | None) -> dict:
     return {"id": coding.coding_id, "document_id": coding.document_id, "code": coding.code_key,
             "start": coding.start, "end": coding.end, "coder": coding.coder, "origin": coding.origin,
-            "memo": memo if memo is not None else coding.memo}
+            "memo": memo}
 
 
 def _codings_json(conn, codings) -> list[dict]:
-    from qualcode.memos import coding_memos
+    from qualcode.memos import shown_memos
 
-    memos: dict[int, str] = {}
-    for coder in sorted({c.coder for c in codings}):
-        memos.update(coding_memos(conn, [c.coding_id for c in codings if c.coder == coder], coder=coder))
+    memos = shown_memos(conn, codings)
     return [_coding_json(c, memos.get(c.coding_id)) for c in codings]
 
 
