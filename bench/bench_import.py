@@ -71,7 +71,7 @@ def main() -> None:
         project = Project.create(Path(tmp) / "project")
         # Time the anonymity check separately: it runs inside the import.
         scan_seconds = [0.0]
-        scan = transcripts._anonymity_warnings
+        scan = transcripts.import_.anonymity_warnings
 
         def timed_scan(*args):
             began = time.perf_counter()
@@ -80,7 +80,7 @@ def main() -> None:
             finally:
                 scan_seconds[0] += time.perf_counter() - began
 
-        transcripts._anonymity_warnings = timed_scan
+        transcripts.import_.anonymity_warnings = timed_scan
         profiler = None
         if args.profile:
             import cProfile

@@ -284,7 +284,7 @@ def list_respondents(conn: sqlite3.Connection):
     import pandas as pd
     from natsort import natsorted
 
-    from qualcode.transcripts import count_words
+    from qualcode.transcripts.speakers import count_words
 
     attributes = load_attributes(conn)
     names = attribute_names(conn)

@@ -112,7 +112,7 @@ def read_csv(path: Path | str, *, what: str) -> CsvTable:
     import io
 
     from qualcode.errors import ImportFailed
-    from qualcode.transcripts import decode_text
+    from qualcode.transcripts.text import decode_text
 
     path = Path(path)
     name = path.name

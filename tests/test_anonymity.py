@@ -398,8 +398,8 @@ def test_ner_route_with_a_stand_in_pipeline(monkeypatch):
     ruler.add_patterns([{"label": "PERSON", "pattern": "Delroy"}, {"label": "ORG", "pattern": "CMHT"},
                         {"label": "GPE", "pattern": "Leeds"}, {"label": "DATE", "pattern": "Monday"},
                         {"label": "PERSON", "pattern": "SF4"}])
-    monkeypatch.setattr(anonymity, "installed_ner_pipeline", lambda: "en_core_web_sm")
-    monkeypatch.setattr(anonymity, "_load_ner", lambda name: nlp)
+    monkeypatch.setattr(anonymity.scan, "installed_ner_pipeline", lambda: "en_core_web_sm")
+    monkeypatch.setattr(anonymity.ner, "_load_ner", lambda name: nlp)
     text = "SF4: On Monday I rang Delroy at the CMHT in [Leeds], then went to Leeds."
     assert found(text, names="ner") == [("name", "Delroy"), ("name", "Leeds")]
     assert found(text, names="auto") == found(text, names="ner")
@@ -655,16 +655,16 @@ def test_check_files_bad_paths(tmp_path, setup, message):
 
 def _structured_spans_over_the_whole_text(text: str) -> set[tuple[str, int, int]]:
     """Every structured pattern run over the whole text, as before the trigger windows."""
-    with_windows = anonymity._trigger_windows
+    with_windows = anonymity.patterns._trigger_windows
 
     def whole_text(text, trigger, margin=0):
         return [(0, len(text))] if text else []
 
-    anonymity._trigger_windows = whole_text
+    anonymity.patterns._trigger_windows = whole_text
     try:
-        return {(s.kind, s.start, s.end) for s in anonymity._structured_spans(text)}
+        return {(s.kind, s.start, s.end) for s in anonymity.structured_spans(text)}
     finally:
-        anonymity._trigger_windows = with_windows
+        anonymity.patterns._trigger_windows = with_windows
 
 
 @given(st.lists(st.sampled_from(list("aAbB zZ019.,:;@/-+()[]\n") + [
@@ -673,14 +673,14 @@ def _structured_spans_over_the_whole_text(text: str) -> set[tuple[str, int, int]
     " on ", "Fernhill ", "Crescent", "IL ", "62704", "zip code ", "943 476 5919", "NHS9434765919", "\n\n",
 ]), max_size=60).map("".join))
 def test_trigger_windows_find_what_the_whole_text_scan_finds(text):
-    assert {(s.kind, s.start, s.end) for s in anonymity._structured_spans(text)} == \
+    assert {(s.kind, s.start, s.end) for s in anonymity.structured_spans(text)} == \
         _structured_spans_over_the_whole_text(text)
 
 
 def test_trigger_windows_on_the_labelled_set():
     for path in sorted(LABELLED_SET.glob("ex*.txt")):
         text = path.read_text(encoding="utf-8")
-        assert {(s.kind, s.start, s.end) for s in anonymity._structured_spans(text)} == \
+        assert {(s.kind, s.start, s.end) for s in anonymity.structured_spans(text)} == \
             _structured_spans_over_the_whole_text(text), path.name
 
 
@@ -688,45 +688,45 @@ def test_long_texts_read_in_blocks_give_the_same_findings(monkeypatch):
     text = "\n\n".join(path.read_text(encoding="utf-8") for path in sorted(LABELLED_SET.glob("ex*.txt")))
     whole = scan_text(text, names="heuristic")
     assert sum(f.kind == "name" for f in whole) > 50
-    monkeypatch.setattr(anonymity, "_NAME_BLOCK_CHARS", 500)
-    assert len(anonymity._line_blocks(text, 500)) > 20
+    monkeypatch.setattr(anonymity.names, "_NAME_BLOCK_CHARS", 500)
+    assert len(anonymity.names._line_blocks(text, 500)) > 20
     assert scan_text(text, names="heuristic") == whole
 
 
 def test_line_blocks_cover_the_text_in_whole_lines():
     text = "one line\n\ntwo\nthree three three\n" * 50 + "last"
-    blocks = anonymity._line_blocks(text, 40)
+    blocks = anonymity.names._line_blocks(text, 40)
     assert blocks[0][0] == 0 and blocks[-1][1] == len(text)
     for (_, end), (next_start, _) in zip(blocks, blocks[1:]):
         assert text[end] == "\n" and next_start == end + 1
 
 
 def test_word_frequency_cache_answers_like_the_table(tmp_path, monkeypatch):
-    source = anonymity._lexeme_prob_path("en")
+    source = anonymity.names._lexeme_prob_path("en")
     if source is None:
         pytest.skip("spacy-lookups-data is not installed")
-    table = anonymity._parse_lexeme_prob(source)
+    table = anonymity.names._parse_lexeme_prob(source)
     monkeypatch.setenv("QUALCODE_CACHE_DIR", str(tmp_path / "cache"))
-    built = anonymity._WordFrequencies("en")  # builds the cache file
+    built = anonymity.names._WordFrequencies("en")  # builds the cache file
     assert list((tmp_path / "cache").glob("en_lexeme_prob-*.sqlite"))
-    opened = anonymity._WordFrequencies("en")  # opens it
+    opened = anonymity.names._WordFrequencies("en")  # opens it
     assert opened._conn is not None and opened._table is None
     for form in ("Sarah", "sarah", "Leeds", "leeds", "Honestly", "honestly", "Delroy", "the", "Todmorden",
                  "Caseloads", "caseloads", "Oluwaseun", "zzzzqx"):
         expected = table.get(form)
-        if expected is not None and form == form.lower() and expected <= anonymity._RAREST_PROB:
+        if expected is not None and form == form.lower() and expected <= anonymity.names._RAREST_PROB:
             expected = None  # lower-case forms at the floor count as unseen either way
         assert built.get(form) == opened.get(form) == expected, form
         assert opened.get(form, -99.0) == (-99.0 if expected is None else expected)
 
 
 def test_word_frequencies_without_a_writable_cache_folder(tmp_path, monkeypatch):
-    if anonymity._lexeme_prob_path("en") is None:
+    if anonymity.names._lexeme_prob_path("en") is None:
         pytest.skip("spacy-lookups-data is not installed")
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("", encoding="utf-8")
     monkeypatch.setenv("QUALCODE_CACHE_DIR", str(blocker / "cache"))
-    frequencies = anonymity._WordFrequencies("en")
+    frequencies = anonymity.names._WordFrequencies("en")
     assert frequencies._table and frequencies.get("sarah") is not None
 
 
@@ -745,12 +745,12 @@ def test_scanning_imports_no_spacy_without_a_trained_pipeline():
 
 
 def test_a_damaged_word_frequency_cache_is_rebuilt(tmp_path, monkeypatch):
-    if anonymity._lexeme_prob_path("en") is None:
+    if anonymity.names._lexeme_prob_path("en") is None:
         pytest.skip("spacy-lookups-data is not installed")
     monkeypatch.setenv("QUALCODE_CACHE_DIR", str(tmp_path))
-    expected = anonymity._WordFrequencies("en").get("Sarah")
+    expected = anonymity.names._WordFrequencies("en").get("Sarah")
     (cache_file,) = tmp_path.glob("en_lexeme_prob-*.sqlite")
     cache_file.write_bytes(b"not a database" * 100)
-    rebuilt = anonymity._WordFrequencies("en")
+    rebuilt = anonymity.names._WordFrequencies("en")
     assert rebuilt.get("Sarah") == expected
     assert rebuilt._conn is not None and cache_file.read_bytes().startswith(b"SQLite format 3")

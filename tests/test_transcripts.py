@@ -413,7 +413,7 @@ def test_error_messages_never_contain_transcript_text(tmp_path):
 
 
 def test_file_above_the_size_limit_is_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr(transcripts, "MAX_FILE_BYTES", 1000)
+    monkeypatch.setattr(transcripts.text, "MAX_FILE_BYTES", 1000)
     with pytest.raises(ImportFailed, match=r"SF1.txt is 0 MB, above the 0 MB limit"):
         parse(write(tmp_path, "SF1.txt", "Interviewer: hello\n" * 100))
 
