@@ -384,7 +384,7 @@ def test_bad_settings_are_refused_before_serving(two_coders):
 
 
 def test_a_busy_database_is_409_after_retries_and_nothing_half_saved(tiny_project_dir, monkeypatch):
-    from qualcode.server import app as app_module
+    from qualcode.server import served as app_module
 
     monkeypatch.setattr(app_module, "BUSY_TIMEOUT_MS", 50)
     monkeypatch.setattr(app_module, "BUSY_RETRY_SECONDS", 0.3)

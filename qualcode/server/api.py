@@ -21,7 +21,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from qualcode.errors import InputError, NotFound, QualcodeError
-from qualcode.server.app import DatabaseBusy, Served, page_html
+from qualcode.server.served import DatabaseBusy, Served, page_html
 
 logger = logging.getLogger("qualcode.server")
 
