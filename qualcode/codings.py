@@ -159,7 +159,7 @@ def codings_table(
 
     import pandas as pd
 
-    from qualcode.codebook import load_tree
+    from qualcode.codebook.model import load_tree
 
     code_ids = None
     if code is not None:

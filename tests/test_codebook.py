@@ -467,7 +467,7 @@ def _codebooks(draw):
         nodes.append({"key": key, "label": draw(_text), "parent": parent,
                       "definition": draw(st.one_of(st.none(), _text)),
                       "examples": draw(st.lists(_text, max_size=2)), "rules": rules})
-    return cb.Codebook(name=draw(_text), description=None, version_note=None, nodes=cb._parents_first(nodes),
+    return cb.Codebook(name=draw(_text), description=None, version_note=None, nodes=cb.validate._parents_first(nodes),
                        source_format="yaml")
 
 

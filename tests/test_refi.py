@@ -446,7 +446,7 @@ def test_zip_slip_entries_are_refused(tmp_path, entry):
 
 
 def test_zip_bomb_is_refused_by_declared_size(tmp_path, monkeypatch):
-    monkeypatch.setattr(refi, "MAX_TOTAL_BYTES", 1024 * 1024)
+    monkeypatch.setattr(refi.archive, "MAX_TOTAL_BYTES", 1024 * 1024)
     path = write_qdpx(tmp_path / "bomb.qdpx", project_xml("Tool", []), {f"Sources/{SOURCE}.txt": b"\0" * 3_000_000})
     assert path.stat().st_size < 20_000
     with pytest.raises(RefiError, match="would decompress to"):
@@ -455,11 +455,11 @@ def test_zip_bomb_is_refused_by_declared_size(tmp_path, monkeypatch):
 
 def test_member_that_inflates_past_its_declared_size_is_refused(tmp_path, monkeypatch):
     """Bytes are counted while reading: a member is never read past the cap, whatever it declares."""
-    monkeypatch.setattr(refi, "MAX_MEMBER_BYTES", 100_000)
+    monkeypatch.setattr(refi.archive, "MAX_MEMBER_BYTES", 100_000)
     path = write_qdpx(tmp_path / "big.qdpx", project_xml("Tool", []), {f"Sources/{SOURCE}.txt": b"a" * 200_000})
     with pytest.raises(RefiError, match="larger than"):
         refi.import_project(new_project(tmp_path), path)
-    archive = refi._Archive(path)
+    archive = refi.archive.Archive(path)
     info = archive.find(f"Sources/{SOURCE}.txt")
     info.file_size = 1000  # a lying header: the reader stops counting at what was declared
     with pytest.raises(RefiError, match="more than it declares|damaged"):
@@ -467,7 +467,7 @@ def test_member_that_inflates_past_its_declared_size_is_refused(tmp_path, monkey
 
 
 def test_too_many_entries_are_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr(refi, "MAX_ZIP_ENTRIES", 5)
+    monkeypatch.setattr(refi.archive, "MAX_ZIP_ENTRIES", 5)
     path = write_qdpx(tmp_path / "many.qdpx", project_xml("Tool", []),
                       {f"Sources/{n}.txt": b"x" for n in range(10)})
     with pytest.raises(RefiError, match="entries"):
