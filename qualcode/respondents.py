@@ -79,6 +79,7 @@ def import_respondents(
     respondents at all, where every id is new. Duplicate ids are refused with
     their row numbers. One transaction.
     """
+    # long: the checks of every row come before the one transaction that stores them, and both read the same header map
     from natsort import natsorted
 
     from qualcode import store

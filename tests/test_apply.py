@@ -284,9 +284,9 @@ def test_detail_and_explain_say_which_rule_matched_which_words(tiny_project):
 
 
 def test_catastrophic_regex_stops_with_the_rule_named_and_changes_nothing(tiny_project, monkeypatch):
-    import qualcode.apply as apply_module
+    import qualcode.rules as rules_module
 
-    monkeypatch.setattr(apply_module, "REGEX_TIMEOUT_SECONDS", 0.2)
+    monkeypatch.setattr(rules_module, "REGEX_TIMEOUT_SECONDS", 0.2)
     add_document(tiny_project, "SF3.txt", "SF3", [("SF3", "a" * 40 + "!")])
     conn = tiny_project.connect()
     before = snapshot(conn)

@@ -75,9 +75,9 @@ def test_bad_codebooks_give_one_line_errors_and_change_nothing(project_dir, name
 
 
 def test_catastrophic_regex_is_reported_with_its_rule(project_dir, monkeypatch):
-    import qualcode.apply as apply_module
+    import qualcode.rules as rules_module
 
-    monkeypatch.setattr(apply_module, "REGEX_TIMEOUT_SECONDS", 0.2)
+    monkeypatch.setattr(rules_module, "REGEX_TIMEOUT_SECONDS", 0.2)
     with Project.find(project_dir) as project:
         with project.transaction() as conn:
             from qualcode import documents

@@ -213,6 +213,7 @@ def _find_cycle(edges: dict[str, list[str]]) -> list[str] | None:
 
 def build_codebook(path: Path, source_format: str, meta: dict, meta_where: dict, raw_nodes: list,
                     problems: list[Problem]) -> Codebook | None:
+    # long: one pass over the nodes that gathers every problem with its place; split, the passes would share half a dozen accumulators
     first_seen: dict[str, Where] = {}
     nodes: list[dict] = []
     node_where: dict[str, MarkedMap] = {}

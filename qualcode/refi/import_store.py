@@ -265,6 +265,7 @@ def _memo(selection, notes: dict[str, str]) -> str | None:
 
 def store_import(conn, root, sources: list[Source], result: RefiImportResult, metadata: dict,
                   notes: dict[str, str], path: Path, progress) -> None:
+    # long: the body of the one import transaction, step by step (coders, codes, cases, documents, codings); each step is a helper already
     from qualcode.codings import add_codings
 
     coders = _coders_from_users(conn, root, result)

@@ -60,6 +60,66 @@ def _selection_name(text: str) -> str:
     return squashed[:SELECTION_NAME_LENGTH].rstrip() + "…"
 
 
+def _group_selections(conn, codings) -> dict[int, dict[tuple, dict]]:
+    """The codings by document, grouped into selections ``{(guid, start, end, memo): {memo, codings}}``.
+
+    One selection per span: codings that came in on one selection keep its GUID; codings of
+    the same span without a usable GUID share one (stored, so the next export matches).
+    """
+    selections: dict[int, dict[tuple, dict]] = {}
+    span_guids: dict[tuple, str] = {}
+    for coding in codings:
+        # a selection's description is every coding's memo, so codings with different memos part
+        span = (coding["document_id"], coding["start"], coding["end"], coding["memo"] or "")
+        guid = normalise_guid(coding["guid"]) if valid_guid(coding["guid"]) else None
+        by_doc = selections.setdefault(coding["document_id"], {})
+        if guid is not None and any(k[0] == guid and k[1:] != span[1:] for k in by_doc):
+            guid = None  # a GUID reused for another span would make two selections share it
+        if guid is None:
+            guid = span_guids.get(span) or new_guid()
+        span_guids.setdefault(span, guid)
+        if guid != coding["guid"]:
+            conn.execute("UPDATE codings SET guid = ? WHERE coding_id = ?", (guid, coding["coding_id"]))
+        entry = by_doc.setdefault((guid, *span[1:]), {"memo": coding["memo"], "codings": []})
+        entry["codings"].append(coding)
+    return selections
+
+
+def _sources_element(root, documents, document_guids, selections, coder_guids, code_guids, namespace,
+                     files: dict[str, bytes]) -> int:
+    """Add ``Sources`` (each text into ``files``) with their selections and codings; return the selection count."""
+    ns = PROJECT_NS
+    selection_count = 0
+    if documents:
+        sources_element = xml_element(root, "Sources", ns)
+        for document in documents:
+            guid = document_guids[document["document_id"]]
+            files[f"Sources/{guid}.txt"] = document["text"].encode("utf-8")
+            source = xml_element(sources_element, "TextSource", ns, guid=guid, name=document["name"],
+                              plainTextPath=f"internal://{guid}.txt")
+            for (selection_guid, start, end, _), entry in selections.get(document["document_id"], {}).items():
+                selection_count += 1
+                first = entry["codings"][0]
+                selection = xml_element(
+                    source, "PlainTextSelection", ns, guid=selection_guid,
+                    name=_selection_name(document["text"][start:end]), startPosition=start, endPosition=end,
+                    creatingUser=coder_guids.get(first["coder_id"]))
+                add_description(selection, entry["memo"], ns)
+                written = set()
+                for coding in entry["codings"]:
+                    coder_guid = coder_guids[coding["coder_id"]]
+                    code_guid = code_guids[coding["code_id"]]
+                    if (coder_guid, code_guid) in written:
+                        continue  # the same coder gave the same code twice to one span
+                    written.add((coder_guid, code_guid))
+                    coding_element = xml_element(
+                        selection, "Coding", ns,
+                        guid=str(uuid.uuid5(namespace, f"coding:{selection_guid}:{code_guid}:{coder_guid}")),
+                        creatingUser=coder_guid, creationDateTime=xsd_datetime(coding["created_at"]))
+                    xml_element(coding_element, "CodeRef", ns, targetGUID=code_guid)
+    return selection_count
+
+
 def export_project(project, out: Path | str, *, coders: list[str] | None = None,
                    force: bool = False) -> RefiExportResult:
     """Write the project as a REFI-QDA 1.0 project (.qdpx).
@@ -72,6 +132,7 @@ def export_project(project, out: Path | str, *, coders: list[str] | None = None,
     stored back, so exporting again yields the same GUIDs. A metadata note lets
     qualcode restore keys, criteria and speaker turns on re-import.
     """
+    # long: the one transaction that reads the project and writes the archive; sources and selections are helpers
     import zipfile
 
     from qualcode import __version__
@@ -102,24 +163,7 @@ def export_project(project, out: Path | str, *, coders: list[str] | None = None,
             params = list(coders)
         coding_sql += " ORDER BY c.document_id, c.start, c.end, c.coding_id"
         codings = [c for c in conn.execute(coding_sql, params).fetchall() if c["code_id"] in code_guids]
-        # One selection per span: codings that came in on one selection keep its GUID; codings of
-        # the same span without a usable GUID share one (stored, so the next export matches).
-        selections: dict[int, dict[tuple, dict]] = {}
-        span_guids: dict[tuple, str] = {}
-        for coding in codings:
-            # a selection's description is every coding's memo, so codings with different memos part
-            span = (coding["document_id"], coding["start"], coding["end"], coding["memo"] or "")
-            guid = normalise_guid(coding["guid"]) if valid_guid(coding["guid"]) else None
-            by_doc = selections.setdefault(coding["document_id"], {})
-            if guid is not None and any(k[0] == guid and k[1:] != span[1:] for k in by_doc):
-                guid = None  # a GUID reused for another span would make two selections share it
-            if guid is None:
-                guid = span_guids.get(span) or new_guid()
-            span_guids.setdefault(span, guid)
-            if guid != coding["guid"]:
-                conn.execute("UPDATE codings SET guid = ? WHERE coding_id = ?", (guid, coding["coding_id"]))
-            entry = by_doc.setdefault((guid, *span[1:]), {"memo": coding["memo"], "codings": []})
-            entry["codings"].append(coding)
+        selections = _group_selections(conn, codings)
         attributes = load_attributes(conn)
         variable_names: list[str] = []
         for values in attributes.values():
@@ -170,34 +214,8 @@ def export_project(project, out: Path | str, *, coders: list[str] | None = None,
                     if document["respondent_id"] == respondent:
                         xml_element(case, "SourceRef", ns, targetGUID=document_guids[document["document_id"]])
         files: dict[str, bytes] = {}
-        selection_count = 0
-        if documents:
-            sources_element = xml_element(root, "Sources", ns)
-            for document in documents:
-                guid = document_guids[document["document_id"]]
-                files[f"Sources/{guid}.txt"] = document["text"].encode("utf-8")
-                source = xml_element(sources_element, "TextSource", ns, guid=guid, name=document["name"],
-                                  plainTextPath=f"internal://{guid}.txt")
-                for (selection_guid, start, end, _), entry in selections.get(document["document_id"], {}).items():
-                    selection_count += 1
-                    first = entry["codings"][0]
-                    selection = xml_element(
-                        source, "PlainTextSelection", ns, guid=selection_guid,
-                        name=_selection_name(document["text"][start:end]), startPosition=start, endPosition=end,
-                        creatingUser=coder_guids.get(first["coder_id"]))
-                    add_description(selection, entry["memo"], ns)
-                    written = set()
-                    for coding in entry["codings"]:
-                        coder_guid = coder_guids[coding["coder_id"]]
-                        code_guid = code_guids[coding["code_id"]]
-                        if (coder_guid, code_guid) in written:
-                            continue  # the same coder gave the same code twice to one span
-                        written.add((coder_guid, code_guid))
-                        coding_element = xml_element(
-                            selection, "Coding", ns,
-                            guid=str(uuid.uuid5(namespace, f"coding:{selection_guid}:{code_guid}:{coder_guid}")),
-                            creatingUser=coder_guid, creationDateTime=xsd_datetime(coding["created_at"]))
-                        xml_element(coding_element, "CodeRef", ns, targetGUID=code_guid)
+        selection_count = _sources_element(root, documents, document_guids, selections, coder_guids, code_guids,
+                                           namespace, files)
         metadata = {
             "qualcode": __version__,
             "codes": {

@@ -200,6 +200,7 @@ def import_file(
     id rule, ``respondent``) parse it differently from the stored document:
     then it is re-parsed and ``replaced``, like a changed file.
     """
+    # long: read, check, then store one document in one transaction; each stage is a call, the stages share the parse
     name = path.name
     result = FileResult(path=str(path), file=name, status="failed")
     try:

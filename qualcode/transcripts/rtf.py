@@ -21,6 +21,7 @@ _RTF_TOKEN = re.compile(
 
 def rtf_to_text(text: str, encoding: str = "cp1252", errors: str = "replace") -> str:
     """Plain text of an RTF document: striprtf's algorithm and tables, with a faster tokenizer."""
+    # long: striprtf's tokenizer loop, kept in its shape so it can be compared with upstream line by line
     from striprtf import striprtf
 
     text = striprtf.remove_pict_groups(text)
