@@ -116,3 +116,39 @@ def test_shown_memo_is_the_coders_own_else_the_imported_one(coded):
     with coded.transaction() as conn:
         conn.execute("UPDATE codings SET memo = NULL")
     assert memos.shown_memos(coded.connect(), [c for c in load_codings(coded.connect()) if c.coder == "A"]) == {}
+
+
+def test_refi_export_carries_memos_as_notes_and_descriptions_and_stays_blind(coded, tmp_path, shared_fixtures):
+    import io
+    import zipfile
+    from xml.etree import ElementTree as ET
+
+    import xmlschema
+
+    from qualcode import refi
+
+    ns = "{urn:QDA-XML:project:1.0}"
+    with coded.transaction() as conn:
+        memos.add_memo(conn, "B", "B's note on the whole interview", document_id=1)
+        memos.add_memo(conn, "B", "B's note on the toll", coding_id=coding_of(conn, "B"))
+        memos.add_memo(conn, "A", "A-SECRET on the document", document_id=1)
+        memos.add_memo(conn, "A", "A-SECRET on a coding", coding_id=coding_of(conn, "A"))
+    out = tmp_path / "b.qdpx"
+    refi.export_project(coded, out, coders=["B"])
+    qde = zipfile.ZipFile(out).read("project.qde")
+    xmlschema.XMLSchema(str(shared_fixtures / "refi" / "schema" / "Project.xsd")).validate(io.BytesIO(qde))
+    assert b"A-SECRET" not in qde  # a blind export carries only its coder's memos
+    root = ET.fromstring(qde)
+    notes = {n.get("guid"): n for n in root.iter(f"{ns}Note")}
+    memo_notes = [n for n in notes.values() if n.get("name", "").startswith("Memo by")]
+    assert [n.findtext(f"{ns}PlainTextContent") for n in memo_notes] == ["B's note on the whole interview"]
+    assert memo_notes[0].get("name") == "Memo by B on SF1.txt"
+    source = next(s for s in root.iter(f"{ns}TextSource") if s.get("name") == "SF1.txt")
+    assert [r.get("targetGUID") for r in source.findall(f"{ns}NoteRef")] == [memo_notes[0].get("guid")]
+    descriptions = [s.findtext(f"{ns}Description") for s in source.iter(f"{ns}PlainTextSelection")]
+    assert descriptions == ["B's note on the toll"]
+
+    full = tmp_path / "all.qdpx"
+    refi.export_project(coded, full)
+    everything = zipfile.ZipFile(full).read("project.qde")
+    assert b"A-SECRET on the document" in everything and b"A-SECRET on a coding" in everything

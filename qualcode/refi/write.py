@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from types import SimpleNamespace
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,17 +61,18 @@ def _selection_name(text: str) -> str:
     return squashed[:SELECTION_NAME_LENGTH].rstrip() + "…"
 
 
-def _group_selections(conn, codings) -> dict[int, dict[tuple, dict]]:
+def _group_selections(conn, codings, memo_of: dict[int, str]) -> dict[int, dict[tuple, dict]]:
     """The codings by document, grouped into selections ``{(guid, start, end, memo): {memo, codings}}``.
 
     One selection per span: codings that came in on one selection keep its GUID; codings of
     the same span without a usable GUID share one (stored, so the next export matches).
+    ``memo_of``: each coding's memo as ``memos.shown_memos`` gives it (the selection's description).
     """
     selections: dict[int, dict[tuple, dict]] = {}
     span_guids: dict[tuple, str] = {}
     for coding in codings:
         # a selection's description is every coding's memo, so codings with different memos part
-        span = (coding["document_id"], coding["start"], coding["end"], coding["memo"] or "")
+        span = (coding["document_id"], coding["start"], coding["end"], memo_of.get(coding["coding_id"], ""))
         guid = normalise_guid(coding["guid"]) if valid_guid(coding["guid"]) else None
         by_doc = selections.setdefault(coding["document_id"], {})
         if guid is not None and any(k[0] == guid and k[1:] != span[1:] for k in by_doc):
@@ -80,14 +82,15 @@ def _group_selections(conn, codings) -> dict[int, dict[tuple, dict]]:
         span_guids.setdefault(span, guid)
         if guid != coding["guid"]:
             conn.execute("UPDATE codings SET guid = ? WHERE coding_id = ?", (guid, coding["coding_id"]))
-        entry = by_doc.setdefault((guid, *span[1:]), {"memo": coding["memo"], "codings": []})
+        entry = by_doc.setdefault((guid, *span[1:]), {"memo": memo_of.get(coding["coding_id"]), "codings": []})
         entry["codings"].append(coding)
     return selections
 
 
 def _sources_element(root, documents, document_guids, selections, coder_guids, code_guids, namespace,
-                     files: dict[str, bytes]) -> int:
-    """Add ``Sources`` (each text into ``files``) with their selections and codings; return the selection count."""
+                     files: dict[str, bytes], note_guids: dict[int, list[str]]) -> int:
+    """Add ``Sources`` (each text into ``files``) with their selections, codings and references to their
+    document memos (``note_guids``: the Notes' GUIDs per document); return the selection count."""
     ns = PROJECT_NS
     selection_count = 0
     if documents:
@@ -117,7 +120,18 @@ def _sources_element(root, documents, document_guids, selections, coder_guids, c
                         guid=str(uuid.uuid5(namespace, f"coding:{selection_guid}:{code_guid}:{coder_guid}")),
                         creatingUser=coder_guid, creationDateTime=xsd_datetime(coding["created_at"]))
                     xml_element(coding_element, "CodeRef", ns, targetGUID=code_guid)
+            for note_guid in note_guids.get(document["document_id"], []):
+                xml_element(source, "NoteRef", ns, targetGUID=note_guid)
     return selection_count
+
+
+def _document_memos(conn, wanted_coders, documents) -> list:
+    """The exported coders' memos on whole documents (a blind export carries only its coders' memos)."""
+    from qualcode.memos import list_memos
+
+    served = {d["document_id"] for d in documents}
+    return [memo for _, name in wanted_coders for memo in list_memos(conn, coder=name)
+            if memo.coding_id is None and memo.document_id in served]
 
 
 def export_project(project, out: Path | str, *, coders: list[str] | None = None,
@@ -137,6 +151,7 @@ def export_project(project, out: Path | str, *, coders: list[str] | None = None,
 
     from qualcode import __version__
     from qualcode.exports import atomic_write, check_overwrite
+    from qualcode.memos import shown_memos
     from qualcode.respondents import load_attributes
 
     out = check_overwrite(out, force)  # refuse before the whole project is read and serialised
@@ -154,7 +169,8 @@ def export_project(project, out: Path | str, *, coders: list[str] | None = None,
         documents = conn.execute(
             "SELECT document_id, name, text, respondent_id FROM documents ORDER BY name").fetchall()
         coding_sql = (
-            "SELECT c.coding_id, c.guid, c.document_id, c.start, c.end, c.memo, c.coder_id, c.code_id, c.created_at"
+            "SELECT c.coding_id, c.guid, c.document_id, c.start, c.end, c.memo, c.coder_id, c.code_id, c.created_at,"
+            " k.name AS coder"
             " FROM codings c JOIN coders k USING (coder_id)"
         )
         params: list = []
@@ -163,7 +179,13 @@ def export_project(project, out: Path | str, *, coders: list[str] | None = None,
             params = list(coders)
         coding_sql += " ORDER BY c.document_id, c.start, c.end, c.coding_id"
         codings = [c for c in conn.execute(coding_sql, params).fetchall() if c["code_id"] in code_guids]
-        selections = _group_selections(conn, codings)
+        shown = shown_memos(conn, [SimpleNamespace(coding_id=c["coding_id"], coder=c["coder"], memo=c["memo"])
+                                   for c in codings])
+        selections = _group_selections(conn, codings, shown)
+        document_memos = _document_memos(conn, wanted_coders, documents)
+        note_guids: dict[int, list[str]] = {}
+        for memo in document_memos:
+            note_guids.setdefault(memo.document_id, []).append(str(uuid.uuid5(namespace, f"memo:{memo.id}")))
         attributes = load_attributes(conn)
         variable_names: list[str] = []
         for values in attributes.values():
@@ -215,7 +237,7 @@ def export_project(project, out: Path | str, *, coders: list[str] | None = None,
                         xml_element(case, "SourceRef", ns, targetGUID=document_guids[document["document_id"]])
         files: dict[str, bytes] = {}
         selection_count = _sources_element(root, documents, document_guids, selections, coder_guids, code_guids,
-                                           namespace, files)
+                                           namespace, files, note_guids)
         metadata = {
             "qualcode": __version__,
             "codes": {
@@ -227,6 +249,14 @@ def export_project(project, out: Path | str, *, coders: list[str] | None = None,
                           for d in documents},
         }
         notes_element = xml_element(root, "Notes", ns)
+        names = {d["document_id"]: d["name"] for d in documents}
+        coder_guid_of = {name: coder_guids[coder_id] for coder_id, name in wanted_coders}
+        for memo in document_memos:
+            memo_note = xml_element(notes_element, "Note", ns, guid=str(uuid.uuid5(namespace, f"memo:{memo.id}")),
+                                    name=f"Memo by {memo.coder} on {names[memo.document_id]}",
+                                    creatingUser=coder_guid_of[memo.coder],
+                                    creationDateTime=xsd_datetime(memo.created_at))
+            xml_element(memo_note, "PlainTextContent", ns).text = xml_safe(memo.text)
         note = xml_element(notes_element, "Note", ns, guid=str(uuid.uuid5(namespace, "note:qualcode-metadata")),
                         name=METADATA_NOTE_NAME)
         add_description(note, "Code keys, coding criteria and speaker turns, so qualcode can restore them; other"
