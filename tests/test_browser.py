@@ -12,10 +12,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
-import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -40,32 +36,11 @@ pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists() and not os.environ.g
                                 reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)")
 
 
-@contextmanager
 def live_server(project_dir: Path, **settings):
     """Serve the project on 127.0.0.1 as `qualcode serve` does; yield the page's address with its token."""
-    import uvicorn
+    from qualcode.server.thread import serving
 
-    from qualcode.server.app import create_app
-    from qualcode.server.security import served_hosts
-
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    app = create_app(project_dir, allowed_hosts=served_hosts("127.0.0.1", port), cookie_name=f"qualcode_token_{port}",
-                     **settings)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}/?token={app.state.served.token}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
+    return serving(project_dir, **settings)
 
 
 @pytest.fixture(scope="module")

@@ -128,3 +128,21 @@ def test_the_real_server_answers_with_its_token_and_stops(tiny_project_dir):
 
     with Project.find(tiny_project_dir) as project:
         assert [(c.coder, c.origin) for c in load_codings(project.connect())] == [("B", "browser")]
+
+
+def test_the_listening_socket_lets_asyncio_turn_nagle_off():
+    """asyncio sets TCP_NODELAY only on sockets made with IPPROTO_TCP; without it each answer waited ~40 ms."""
+    import socket
+
+    from qualcode.server.listen import bind_socket
+
+    sock = bind_socket("127.0.0.1", 0)
+    try:
+        assert sock.proto == socket.IPPROTO_TCP
+        client = socket.create_connection(sock.getsockname())
+        accepted, _ = sock.accept()
+        assert accepted.proto == socket.IPPROTO_TCP  # what asyncio's _set_nodelay checks
+        accepted.close()
+        client.close()
+    finally:
+        sock.close()

@@ -7,51 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from qualcode.cli._util import ProjectOption
-
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` is this machine only (127.0.0.0/8, ::1, localhost)."""
-    import ipaddress
-
-    if host.lower() in LOOPBACK_HOSTS:
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def bind_socket(host: str, port: int):
-    """A listening socket on ``host``:``port`` (0: a free port), or InputError saying why not."""
-    import socket
-
-    from qualcode.errors import InputError
-
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    try:
-        infos = socket.getaddrinfo(host.strip("[]"), port, family if ":" in host else socket.AF_UNSPEC,
-                                   socket.SOCK_STREAM)
-    except socket.gaierror:
-        raise InputError(f"cannot serve on host '{host}': no such address on this machine; use --host 127.0.0.1")
-    family, _, _, _, address = infos[0]
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(address)
-        sock.listen(64)
-    except OSError as exc:
-        sock.close()
-        import errno
-
-        if exc.errno == errno.EADDRINUSE:
-            raise InputError(f"port {port} on {host} is in use (another server?); choose another with --port N,"
-                             " or --port 0 for a free one") from None
-        raise InputError(f"cannot serve on {host}:{port} ({exc.strerror or exc}); choose another --host or --port") \
-            from None
-    sock.set_inheritable(True)
-    return sock
+from qualcode.server.listen import bind_socket, is_loopback
 
 
 def _may_open_browser() -> bool:

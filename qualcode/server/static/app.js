@@ -152,13 +152,14 @@ async function openDocument(id, keepCoding = false) {
   renderTranscript();
 }
 
-async function refreshCodings() {
+async function refreshCodings(changed = null) {
   const id = state.doc.id;
   const [codings, memos] = await Promise.all([api("GET", `/documents/${id}/codings`), api("GET", `/memos?document_id=${id}`)]);
   state.codings = codings;
   state.memos = memos;
-  renderTranscript();
-  await Promise.all([loadDocuments(), loadCodebook()]);
+  const counts = Promise.all([loadDocuments(), loadCodebook()]);  // asked for while the text is drawn
+  renderTranscript(changed);
+  await counts;
 }
 
 // ------------------------------------------------------------------ the transcript
@@ -193,10 +194,14 @@ function tagLabel(coding) {
   return reconciling() ? `${coding.coder}: ${key}` : key;
 }
 
-function renderTranscript() {
+// Draws the transcript. With ``changed`` (code-point ranges whose codings changed), only the
+// paragraphs over those ranges are drawn again; the others keep their nodes.
+function renderTranscript(changed = null) {
   const doc = state.doc, off = state.offsets, text = doc.text;
   const container = $("transcript");
+  const partial = changed && state.rendered === doc.id && !reconciling();
   const fragment = document.createDocumentFragment();
+  const paras = [], blockSegs = [];
   const codings = [...state.codings].sort((a, b) => a.start - b.start || b.end - a.end);
   const turns = doc.turns || [];
   const spansA = new Set(), spansB = new Set();
@@ -205,15 +210,28 @@ function renderTranscript() {
     for (const [s, e] of state.current.spans[a] || []) spansA.add(`${s}:${e}`);
     for (const [s, e] of state.current.spans[b] || []) spansB.add(`${s}:${e}`);
   }
-  state.segs = [];
-  let turnIndex = 0;
-  for (const block of blocksOf(doc)) {
-    const para = el("div", { class: "para", dataset: { start: block.body, end: block.end } });
+  let turnIndex = 0, next = 0, active = [], previousTurn = null;
+  const blocks = blocksOf(doc);
+  for (let index = 0; index < blocks.length; index++) {
+    const block = blocks[index];
+    // the codings over this block: a sweep, since blocks and codings are both in order
+    while (next < codings.length && codings[next].start < block.end) active.push(codings[next++]);
+    active = active.filter((c) => c.end > block.body);
+    const here = active.filter((c) => c.start < block.end);
     while (turnIndex < turns.length && turns[turnIndex].end <= block.body) turnIndex++;
     const turn = turns[turnIndex];
-    if (turn && turn.start <= block.body && block.body < turn.end) {
+    const inTurn = turn && turn.start <= block.body && block.body < turn.end;
+    const first = inTurn && previousTurn !== turnIndex;
+    previousTurn = inTurn ? turnIndex : null;
+    if (partial && !changed.some(([s, e]) => s < block.end && e > block.start)) {
+      paras.push(state.paras[index]);
+      blockSegs.push(state.blockSegs[index]);
+      continue;
+    }
+    const para = el("div", { class: "para", dataset: { start: block.body, end: block.end } });
+    const segs = [];
+    if (inTurn) {
       para.classList.add(turn.role || "other");
-      const first = !fragment.lastChild || fragment.lastChild.dataset.turn !== String(turnIndex);
       para.dataset.turn = String(turnIndex);
       if (first) {
         para.classList.add("turn-start");
@@ -228,19 +246,18 @@ function renderTranscript() {
     if (lead < gap.length) {
       const seg = el("span", { class: "seg label", dataset: { u: off.unit(block.start) + lead } }, gap.slice(lead));
       para.append(seg);
-      state.segs.push(seg);
+      segs.push(seg);
     }
     const cuts = new Set([block.body, block.end]);
-    for (const c of codings) {
-      if (c.end <= block.body || c.start >= block.end) continue;
+    for (const c of here) {
       cuts.add(Math.max(c.start, block.body));
       cuts.add(Math.min(c.end, block.end));
     }
     const points = [...cuts].sort((a, b) => a - b);
     for (let i = 0; i + 1 < points.length; i++) {
       const a = points[i], b = points[i + 1];
-      const covering = codings.filter((c) => c.start <= a && c.end >= b);
-      for (const c of codings) {
+      const covering = here.filter((c) => c.start <= a && c.end >= b);
+      for (const c of here) {
         if (c.start === a && c.end > a) {
           const tag = el("button", {
             type: "button", class: "tag", tabindex: "0", dataset: { coding: c.id, label: tagLabel(c) },
@@ -268,11 +285,18 @@ function renderTranscript() {
         }
       }
       para.append(seg);
-      state.segs.push(seg);
+      segs.push(seg);
     }
-    fragment.append(para);
+    if (partial) container.replaceChild(para, state.paras[index]);
+    else fragment.append(para);
+    paras.push(para);
+    blockSegs.push(segs);
   }
-  container.replaceChildren(fragment);
+  if (!partial) container.replaceChildren(fragment);
+  state.paras = paras;
+  state.blockSegs = blockSegs;
+  state.segs = blockSegs.flat();
+  state.rendered = doc.id;
 }
 
 function spanMarked(set, coding) {
@@ -410,7 +434,7 @@ async function applyCode(key, span = null) {
   state.undo.push({ kind: "add", coding });
   window.getSelection().removeAllRanges();
   state.selection = null;
-  await refreshCodings();
+  await refreshCodings([[coding.start, coding.end]]);
   status(`saved: ${key} on ${span.end - span.start} characters`);
   updateUndo();
 }
@@ -453,7 +477,7 @@ async function removeCoding() {
   await api("DELETE", `/codings/${coding.id}`);
   state.undo.push({ kind: "remove", coding });
   closeCoding();
-  await refreshCodings();
+  await refreshCodings([[coding.start, coding.end]]);
   status(`removed: ${coding.code}`);
   updateUndo();
   $("transcript").focus();
@@ -464,7 +488,7 @@ async function changeCode(key) {
   if (!coding || key === coding.code) return;
   const changed = await api("PATCH", `/codings/${coding.id}`, { code: key });
   state.undo.push({ kind: "change", coding: changed, from: coding.code });
-  await refreshCodings();
+  await refreshCodings([[coding.start, coding.end]]);
   showCoding(changed.id);
   status(`changed to ${key}`);
   updateUndo();
@@ -499,7 +523,7 @@ async function undo() {
   } else if (action.kind === "change") await api("PATCH", `/codings/${c.id}`, { code: action.from });
   closeCoding();
   if (c.document_id !== state.doc.id) await openDocument(c.document_id);
-  else await refreshCodings();
+  else await refreshCodings([[c.start, c.end]]);
   status(`undone: ${action.kind === "add" ? "the coding" : action.kind === "remove" ? "the removal" : "the change"} of ${c.code}`);
 }
 
