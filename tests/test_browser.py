@@ -268,3 +268,27 @@ def test_the_example_study_opens_and_a_screenshot_for_the_readme(tmp_path, page)
             page.screenshot(path=str(SCREENSHOT))
     [(_, text)] = codings_of(tmp_path / "study", "B")
     assert text == "the person that holds it all together for the client"
+
+
+def test_change_a_codings_code_and_what_is_hidden_stays_hidden(tiny_project_dir, page):
+    with Project.find(tiny_project_dir) as project, project.transaction() as conn:
+        code_phrase(conn, "B", "work.toll", "SF1.txt", "Some nights I don't sleep")
+    with live_server(tiny_project_dir, coder="B") as url:
+        open_page(page, url)
+        assert not page.is_visible("#search-code")  # nothing to code before a search
+        assert not page.is_visible("#coding-pane")
+        page.click("#transcript .seg.coded")
+        page.wait_for_selector("#coding-pane:not([hidden])")
+        assert "made by manual" in page.inner_text("#coding-meta") and "coder B" in page.inner_text("#coding-meta")
+        page.select_option("#coding-code", "work.caseload")
+        page.wait_for_selector("#status:has-text('changed to work.caseload')")
+        [(coding, text)] = codings_of(tiny_project_dir, "B")
+        assert coding.code_key == "work.caseload" and text == "Some nights I don't sleep"
+        page.fill("#coding-memo", "tired rather than overloaded")
+        page.click("#coding-memo-save")
+        page.wait_for_selector("#status:has-text('memo saved')")
+    from qualcode import memos
+
+    with Project.find(tiny_project_dir) as project:
+        assert memos.coding_memos(project.connect(), [coding.coding_id], coder="B") == {
+            coding.coding_id: "tired rather than overloaded"}

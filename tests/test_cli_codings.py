@@ -106,3 +106,25 @@ def test_help_has_examples():
     for command in ("list", "explain"):
         result = run("codings", command, "--help")
         assert result.exit_code == 0 and "Example" in result.stdout
+
+
+def test_a_listing_piped_into_a_reader_that_stops_early_is_not_an_error(tiny_project_dir):
+    """`qualcode codings list --format csv | head -1`: the closed pipe ends the command quietly."""
+    import subprocess
+    import sys
+
+    from qualcode import codings, store
+    from qualcode.project import Project
+
+    with Project.find(tiny_project_dir) as project, project.transaction() as conn:
+        coder = store.get_or_create_coder(conn, "B")
+        code = conn.execute("SELECT code_id FROM codes WHERE key = 'work.toll'").fetchone()[0]
+        codings.add_codings(conn, [{"coder_id": coder, "code_id": code, "document_id": 1, "start": i % 50,
+                                    "end": i % 50 + 30, "origin": "manual"} for i in range(4000)])
+    process = subprocess.Popen([sys.executable, "-m", "qualcode", "codings", "list", "--format", "csv",
+                                "--project", str(tiny_project_dir)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.readline()
+    process.stdout.close()  # as `head -1` does
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0
+    assert b"Error" not in stderr and b"Traceback" not in stderr

@@ -57,6 +57,13 @@ class QualcodeGroup(TyperGroup):
             ctx.exit(exc.exit_code)
         except _PASS_THROUGH:
             raise
+        except BrokenPipeError:
+            # the reader of the output stopped early (`qualcode codings list | head`): not an error
+            import sys
+
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())  # so the flush at exit does not fail again
+            ctx.exit(0)
         except KeyboardInterrupt:
             from qualcode.cli._util import err_console
 

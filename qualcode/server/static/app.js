@@ -502,7 +502,6 @@ async function saveMemo(target, text) {
   else if (memo) await api("PATCH", `/memos/${memo.id}`, { text });
   else if (text.trim()) await api("POST", "/memos", { ...target, text });
   state.memos = await api("GET", `/memos?document_id=${state.doc.id}`);
-  status("memo saved");
 }
 
 async function undo() {
@@ -677,8 +676,12 @@ function bindKeys() {
   $("coding-memo-save").addEventListener("click", () => guarded(async () => {
     await saveMemo({ coding_id: state.coding.id }, $("coding-memo").value);
     await refreshCodings();
+    status("memo saved");
   }));
-  $("document-memo-save").addEventListener("click", () => guarded(() => saveMemo({ document_id: state.doc.id }, $("document-memo").value)));
+  $("document-memo-save").addEventListener("click", () => guarded(async () => {
+    await saveMemo({ document_id: state.doc.id }, $("document-memo").value);
+    status("memo saved");
+  }));
   $("search-form").addEventListener("submit", (event) => { event.preventDefault(); guarded(() => search($("search").value)); });
   $("search-code-all").addEventListener("click", () => guarded(codeAllHits));
   $("code-filter").addEventListener("input", renderCodes);
