@@ -66,7 +66,9 @@ def test_cli_import_beside_the_server_loses_nothing(tiny_project_dir, tmp_path):
         documents_seen = len(client.get("/api/documents", headers=AUTH).json())
     assert process.returncode == 0, err.decode("utf-8", "replace")[-2000:]
     assert b"locked" not in err and b"Traceback" not in err
-    assert min(counts) < 15 and max(counts) == 15  # the saves did overlap the import
+    # the saves overlapped the import (the last listing may come just before its final commit:
+    # the count after the import is checked below)
+    assert min(counts) < 15
     assert set(statuses) == {201}, f"not all saves succeeded: {sorted(set(statuses))}"
     assert documents_seen == 3 + 12
     with Project.find(tiny_project_dir) as project:
