@@ -174,3 +174,25 @@ def read_csv(path: Path | str, *, what: str) -> CsvTable:
         raise CsvEmpty(f"{name} is empty; it needs a header row and one row per {what}")
     return CsvTable(path=path, header=header, header_line=header_line, rows=rows, encoding=encoding,
                     delimiter=delimiter, notices=notices)
+
+
+class WorkbookError(InputError):
+    """An .xlsx file that openpyxl cannot read (a broken zip, broken XML, a missing part)."""
+
+
+def open_workbook(path: Path | str, *, data_only: bool = False):
+    """An .xlsx workbook opened with openpyxl, or WorkbookError naming the file and what kind of damage.
+
+    openpyxl raises many unrelated exception types for a damaged file (zip,
+    XML, key and value errors). The workbook is read whole (not in read-only
+    mode, where a damaged sheet raises only when its rows are read), so every
+    error comes out here, as one WorkbookError.
+    """
+    from openpyxl import load_workbook
+
+    path = Path(path)
+    try:
+        return load_workbook(path, read_only=False, data_only=data_only)
+    except Exception as exc:  # the file is damaged in one of many ways; say so in one line
+        raise WorkbookError(f"{path.name} is not a readable Excel workbook ({type(exc).__name__}); open it in"
+                            " Excel or LibreOffice and save it again as an Excel Workbook (.xlsx)") from None

@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 from qualcode import sheets
 from qualcode.cli import app
 from qualcode.codings import load_codings
+from qualcode.project import Project
 
 runner = CliRunner()
 
@@ -220,3 +221,33 @@ def test_import_makes_the_returned_sample_the_coders_scope(tiny_project, tmp_pat
     expected = {u.unit_id for u in units if u.respondent_id in drawn}
     assert _assigned(tiny_project, "C") == expected
     assert compared_paragraphs(tiny_project.connect(), "A", "C").unit_ids == expected
+
+
+def test_a_workbook_with_broken_xml_inside_is_refused_in_one_line(tiny_project_dir, tmp_path):
+    """Found by the fuzzer: an empty [Content_Types].xml made openpyxl raise lxml's XMLSyntaxError."""
+    import io
+    import zipfile
+
+    from tests.conftest import run_cli, table_rows
+
+    sheet = tmp_path / "sheet_B.xlsx"
+    assert run_cli("sheet", "export", "--coder", "B", "--out", sheet, "--project", tiny_project_dir).exit_code == 0
+    broken = tmp_path / "broken.xlsx"
+    source = zipfile.ZipFile(sheet)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as rebuilt:
+        for name in source.namelist():
+            rebuilt.writestr(name, b"" if name == "[Content_Types].xml" else source.read(name))
+    broken.write_bytes(out.getvalue())
+    with Project.find(tiny_project_dir) as project:  # reconcile needs a coder A beside B
+        conn = project.connect()
+        from qualcode import store
+        store.get_or_create_coder(conn, "A")
+        conn.commit()
+    before = table_rows(tiny_project_dir, ["codings", "assignments"])
+    for command in (["sheet", "import", broken, "--coder", "B"], ["codebook", "import", broken],
+                    ["reconcile", "A", "B", "--apply-sheet", broken]):
+        result = run_cli(*command, "--project", tiny_project_dir)
+        assert result.exit_code == 1, (command, result.output)
+        assert "not a readable Excel workbook" in result.output and "Traceback" not in result.output
+    assert table_rows(tiny_project_dir, ["codings", "assignments"]) == before

@@ -153,13 +153,12 @@ def _column_letter(index: int) -> str:
 
 
 def parse_xlsx_codebook(path: Path, problems: list[Problem]):
-    from openpyxl import load_workbook
+    from qualcode.tables import WorkbookError, open_workbook
 
     try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a bad file
-        problems.append(Problem(Where(str(path)), f"not a readable Excel workbook ({type(exc).__name__});"
-                                                  " save it as .xlsx"))
+        workbook = open_workbook(path, data_only=True)
+    except WorkbookError as exc:
+        problems.append(Problem(Where(str(path)), str(exc).removeprefix(f"{path.name} is ")))
         return None
     try:
         sheet_name = next((n for n in workbook.sheetnames if n.lower() == "codes"), workbook.sheetnames[0])

@@ -87,7 +87,7 @@ def write_sheet(session: Session, path: Path | str, *, force: bool = False) -> i
 
 
 def _read_sheet(path: Path | str):
-    from openpyxl import load_workbook
+    from qualcode.tables import WorkbookError, open_workbook
 
     path = Path(path)
     if not path.is_file():
@@ -96,9 +96,9 @@ def _read_sheet(path: Path | str):
         # data_only=False: a cell the user typed as "=1+1 note" is read as typed. With
         # data_only=True openpyxl returns the cached result, which is None for a formula no
         # spreadsheet program has calculated, and the note would be lost.
-        workbook = load_workbook(path, read_only=True, data_only=False)
-    except Exception as exc:  # openpyxl raises several unrelated types for a broken file
-        raise SheetError(f"{path}: not a readable xlsx workbook ({type(exc).__name__}); save it as .xlsx") from None
+        workbook = open_workbook(path, data_only=False)
+    except WorkbookError as exc:
+        raise SheetError(str(exc)) from None
     if SHEET_NAME not in workbook.sheetnames:
         raise SheetError(f"{path}: no sheet named '{SHEET_NAME}'; write a decisions sheet with 'qualcode reconcile"
                          " A B --sheet FILE.xlsx'")

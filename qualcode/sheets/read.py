@@ -55,10 +55,7 @@ class _Problems:
 
 
 def _open_workbook(path: Path):
-    import zipfile
-
-    from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
+    from qualcode.tables import WorkbookError, open_workbook
 
     suffix = path.suffix.lower()
     if not path.exists():
@@ -78,10 +75,9 @@ def _open_workbook(path: Path):
     if suffix not in (".xlsx", ".xlsm"):
         raise SheetError(f"{path.name} is not an Excel workbook; a coding sheet is an .xlsx file")
     try:
-        return load_workbook(path, data_only=False)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
-        raise SheetError(f"{path.name} is not a readable Excel workbook ({type(exc).__name__}); open it in Excel "
-                         "or LibreOffice and save it again as an Excel Workbook (.xlsx)") from None
+        return open_workbook(path, data_only=False)
+    except WorkbookError as exc:
+        raise SheetError(str(exc)) from None
 
 
 def _read_meta(workbook) -> dict:
