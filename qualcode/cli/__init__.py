@@ -113,6 +113,7 @@ COMMAND_MODULES = [
     "apply",
     "codings",
     "serve",
+    "doctor",
 ]
 
 for _name in COMMAND_MODULES:
