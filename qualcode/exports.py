@@ -79,9 +79,9 @@ def format_from_path(path: Path | str) -> str:
 
 
 def table_to_text(df, fmt: str) -> str:
-    """A DataFrame as csv, json (records) or markdown text, formula cells neutralised for csv."""
+    """A DataFrame as csv, json (records) or markdown text, formula cells (and headers) neutralised for csv."""
     if fmt == "csv":
-        return df.map(safe_cell).to_csv(index=False)
+        return df.map(safe_cell).rename(columns=safe_cell).to_csv(index=False)
     if fmt == "json":
         return df.to_json(orient="records", force_ascii=False, indent=2) + "\n"
     if fmt == "md":
@@ -139,7 +139,7 @@ def write_xlsx(sheets: dict, path: Path | str, *, finish: Callable | None = None
     used: set[str] = set()
     for name, df in sheets.items():
         sheet = workbook.create_sheet(title=sheet_title(name, used))
-        sheet.append([str(c) for c in df.columns])
+        sheet.append([safe_cell(str(c)) for c in df.columns])  # a header from a label is text too
         for row in df.itertuples(index=False):
             sheet.append([_xlsx_value(v) for v in row])
         for cell in sheet[1]:

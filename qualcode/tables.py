@@ -176,6 +176,11 @@ def read_csv(path: Path | str, *, what: str) -> CsvTable:
                     delimiter=delimiter, notices=notices)
 
 
+# A coding sheet of a large study is some tens of MB inflated; openpyxl holds all of it in memory.
+MAX_WORKBOOK_ENTRIES = 10_000
+MAX_WORKBOOK_BYTES = 1024**3
+
+
 class WorkbookError(InputError):
     """An .xlsx file that openpyxl cannot read (a broken zip, broken XML, a missing part)."""
 
@@ -188,9 +193,19 @@ def open_workbook(path: Path | str, *, data_only: bool = False):
     mode, where a damaged sheet raises only when its rows are read), so every
     error comes out here, as one WorkbookError.
     """
+    import zipfile
+
     from openpyxl import load_workbook
 
+    from qualcode.safezip import check_entries
+
     path = Path(path)
+    try:
+        with zipfile.ZipFile(path) as package:  # a zip bomb is refused before openpyxl inflates anything
+            check_entries(package, path.name, WorkbookError, max_entries=MAX_WORKBOOK_ENTRIES,
+                          max_total=MAX_WORKBOOK_BYTES)
+    except (zipfile.BadZipFile, OSError, ValueError):
+        pass  # not a zip, or unreadable: openpyxl says so below, in the same words as for any damage
     try:
         return load_workbook(path, read_only=False, data_only=data_only)
     except Exception as exc:  # the file is damaged in one of many ways; say so in one line

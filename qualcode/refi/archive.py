@@ -4,10 +4,10 @@ capped while the bytes are read, absolute paths and ``..`` entries refused.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from qualcode.errors import InputError, RefiError
+from qualcode.safezip import check_entries
 
 
 # Limits on what a .qdpx may make us read (zip bombs). Real projects are far
@@ -34,27 +34,16 @@ class Archive:
             if isinstance(exc, FileNotFoundError):
                 raise InputError(f"{path} does not exist; check the path") from None
             raise RefiError(f"{self.label} is not a REFI-QDA project (a .qdpx file is a zip archive): {exc}") from None
-        infos = self.zip.infolist()
-        if len(infos) > MAX_ZIP_ENTRIES:
-            raise RefiError(f"{self.label} holds {len(infos)} entries (limit {MAX_ZIP_ENTRIES}); refusing to read it")
-        declared = 0
+        try:
+            infos = check_entries(self.zip, self.label, RefiError, max_entries=MAX_ZIP_ENTRIES,
+                                  max_total=MAX_TOTAL_BYTES, paths=True)
+        except RefiError:
+            self.zip.close()
+            raise
         self.members: dict[str, object] = {}
         for info in infos:
-            name = info.filename
-            parts = re.split(r"[\\/]", name)
-            if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name) or ".." in parts:
-                raise RefiError(
-                    f"{self.label} contains an entry with an absolute path or '..' ({name[:80]}); refusing to read it"
-                )
-            declared += info.file_size
-            if info.is_dir():
-                continue
-            self.members[name.replace("\\", "/").lower()] = info
-        if declared > MAX_TOTAL_BYTES:
-            raise RefiError(
-                f"{self.label} would decompress to {declared / 1024**2:.0f} MB (limit {MAX_TOTAL_BYTES // 1024**2} MB);"
-                " refusing to read it"
-            )
+            if not info.is_dir():
+                self.members[info.filename.replace("\\", "/").lower()] = info
         self.bytes_read = 0
 
     def close(self) -> None:

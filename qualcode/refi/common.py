@@ -125,6 +125,11 @@ def parse_xml(data: bytes, where: str):
             f"{where} declares a DTD or entities, which REFI-QDA files never use; refusing to read it"
             " (entity-expansion and external-entity files are a known attack)"
         ) from None
+    except LookupError:  # an XML declaration naming an encoding that does not exist (encoding="TTF-8")
+        raise RefiError(
+            f"{where} declares a text encoding that does not exist in its first line; the file is damaged —"
+            " export it again from the program that made it"
+        ) from None
     except ET.ParseError as exc:
         line, column = exc.position
         raise RefiError(
