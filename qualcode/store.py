@@ -275,6 +275,16 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [m001_initial, m002_cod
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
+# How long a command waits for another writer's transaction before it gives up with a clear message.
+BUSY_TIMEOUT_SECONDS = 30.0
+
+
+def is_busy(exc: sqlite3.OperationalError) -> bool:
+    """Whether SQLite gave up waiting for another connection's lock (SQLITE_BUSY or SQLITE_LOCKED)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code in (5, 6) or "locked" in str(exc) or "busy" in str(exc)
+
+
 def connect(path: Path | str, *, migrate: bool = True) -> sqlite3.Connection:
     """Open a project database with WAL, foreign keys on, and migrations applied.
 
@@ -282,7 +292,7 @@ def connect(path: Path | str, *, migrate: bool = True) -> sqlite3.Connection:
     """
     path = Path(path)
     try:
-        conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+        conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_SECONDS)
     except sqlite3.Error as exc:
         raise ProjectError(f"cannot open the project database {path}: {exc}") from None
     conn.row_factory = sqlite3.Row

@@ -70,6 +70,19 @@ class QualcodeGroup(TyperGroup):
             err_console().print("Interrupted; nothing from the unfinished step was saved.")
             ctx.exit(130)
         except Exception as exc:  # an unexpected failure: short message, no transcript-bearing locals
+            import sqlite3
+
+            from qualcode.store import is_busy
+
+            if isinstance(exc, sqlite3.OperationalError) and is_busy(exc):
+                from qualcode.cli._util import err_console
+
+                # every write is one transaction: the one that could not start or commit left nothing
+                err_console().print(
+                    "[bold red]Error:[/] the project database is busy: another qualcode command or the coding page"
+                    " has been writing to it for over 30 s. Nothing from the unfinished step was saved; run the"
+                    " command again when the other has finished.", highlight=False)
+                ctx.exit(1)
             if os.environ.get("QUALCODE_DEBUG") == "1" or "PYTEST_CURRENT_TEST" in os.environ:
                 raise
             from qualcode.cli._util import err_console

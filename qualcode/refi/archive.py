@@ -55,6 +55,7 @@ class Archive:
     def read(self, info) -> bytes:
         """A member's bytes, counted while reading: more than declared or than the caps is refused."""
         import zipfile
+        import zlib
 
         limit = min(info.file_size, MAX_MEMBER_BYTES)
         if info.file_size > MAX_MEMBER_BYTES:
@@ -74,7 +75,7 @@ class Archive:
                             f"{self.label}: {info.filename} decompresses to more than it declares; refusing to read it"
                         )
                     chunks.append(chunk)
-        except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as exc:
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError, RuntimeError) as exc:
             raise RefiError(f"{self.label}: cannot read {info.filename} ({exc}); the file is damaged") from None
         except zipfile.LargeZipFile as exc:  # pragma: no cover - needs a zip64 archive
             raise RefiError(f"{self.label}: cannot read {info.filename} ({exc})") from None

@@ -21,6 +21,7 @@ from functools import partial
 from pathlib import Path
 
 from qualcode.errors import QualcodeError
+from qualcode.store import is_busy
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 BUSY_TIMEOUT_MS = 2000   # SQLite waits this long for a lock at each attempt …
@@ -29,11 +30,6 @@ BUSY_RETRY_SECONDS = 6   # … and the action is retried until this much time ha
 
 class DatabaseBusy(QualcodeError):
     """Another program held the project database for longer than the server waits."""
-
-
-def _is_busy(exc: sqlite3.OperationalError) -> bool:
-    code = getattr(exc, "sqlite_errorcode", None)
-    return code in (5, 6) or "locked" in str(exc) or "busy" in str(exc)
 
 
 class Backend:
@@ -63,7 +59,7 @@ class Backend:
                 conn = project.connect()
                 if conn.in_transaction:  # a failed COMMIT leaves the transaction open
                     conn.execute("ROLLBACK")
-                if not _is_busy(exc):
+                if not is_busy(exc):
                     raise
                 if time.monotonic() >= deadline:
                     raise DatabaseBusy("the project database is busy (another qualcode command is writing);"
