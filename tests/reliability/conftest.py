@@ -97,18 +97,26 @@ EXAMPLE = REPO_ROOT / "transcripts_example"
 CODEBOOK = REPO_ROOT / "codebooks" / "bridge.yaml"
 
 
-def qualcode(*args, project: Path, timeout: float = 300) -> subprocess.CompletedProcess:
+def qualcode(*args, project: Path, timeout: float = 300, stdin: str | None = None) -> subprocess.CompletedProcess:
+    """The real CLI run to its end in a subprocess (``stdin``: what a user would type)."""
     env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
     return subprocess.run([sys.executable, "-m", "qualcode", *map(str, args), "--project", str(project)],
-                          capture_output=True, text=True, timeout=timeout, env=env)
+                          capture_output=True, text=True, timeout=timeout, env=env, input=stdin or "")
 
 
-def started(*args, project: Path, capture: bool = False) -> subprocess.Popen:
-    """The real CLI started in a subprocess; ``capture`` keeps its output for ``communicate()``."""
+def started(*args, project: Path, capture: bool = False, stdin: str | None = None) -> subprocess.Popen:
+    """The real CLI started in a subprocess; ``capture`` keeps its output for ``communicate()``; ``stdin`` is
+    written to it at once (what a user would type)."""
     env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
     where = subprocess.PIPE if capture else subprocess.DEVNULL
-    return subprocess.Popen([sys.executable, "-m", "qualcode", *map(str, args), "--project", str(project)],
-                            stdout=where, stderr=where, env=env)
+    process = subprocess.Popen([sys.executable, "-m", "qualcode", *map(str, args), "--project", str(project)],
+                               stdout=where, stderr=where, env=env, stdin=subprocess.PIPE)
+    try:
+        process.stdin.write((stdin or "").encode())
+        process.stdin.close()
+    except BrokenPipeError:  # pragma: no cover - the command ended before reading
+        pass
+    return process
 
 
 @pytest.fixture(scope="session")
@@ -160,6 +168,11 @@ def templates(tmp_path_factory) -> dict[str, Path]:
     result = qualcode("export", "qdpx", qdpx, project=made["coded"])
     assert result.returncode == 0, result.stderr
     made["qdpx"] = qdpx
+
+    codings_csv = root / "codings_A.csv"
+    result = qualcode("codings", "export", "--coder", "A", "--out", codings_csv, project=made["coded"])
+    assert result.returncode == 0, result.stderr
+    made["codings csv"] = codings_csv
     return made
 
 
