@@ -32,7 +32,7 @@ TINY_CODES = [
 
 def document_from_turns(name: str, respondent: str, turns: list[tuple[str, str]]) -> dict:
     """Build text and units from (speaker, paragraph text) turns; 'Interviewer' marks the interviewer."""
-    text, units, position = "", [], 0
+    text, units = "", []
     for turn, (speaker, paragraph) in enumerate(turns, start=1):
         label = f"{speaker}: "
         text += label

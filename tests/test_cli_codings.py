@@ -114,7 +114,6 @@ def test_a_listing_piped_into_a_reader_that_stops_early_is_not_an_error(tiny_pro
     import sys
 
     from qualcode import codings, store
-    from qualcode.project import Project
 
     with Project.find(tiny_project_dir) as project, project.transaction() as conn:
         coder = store.get_or_create_coder(conn, "B")

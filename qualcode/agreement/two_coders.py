@@ -204,7 +204,7 @@ def _pooled_frame(result: dict, tables, n_codes: int, *, ci: bool):
     mean_row.update(result["pooled_mean"])
     for k in REASONED:
         defined = result["defined_counts"][k]
-        mean_row[f"{k}_reason"] = (f"no code has a defined value" if defined == 0
+        mean_row[f"{k}_reason"] = ("no code has a defined value" if defined == 0
                                    else f"mean over the {defined} of {n_codes} codes where defined")
     if ci:
         for k, (low, high) in result["ci_pooled_mean"].items():

@@ -116,6 +116,7 @@ def started(*args, project: Path, capture: bool = False, stdin: str | None = Non
         process.stdin.close()
     except BrokenPipeError:  # pragma: no cover - the command ended before reading
         pass
+    process.stdin = None  # closed: communicate() has nothing more to send
     return process
 
 

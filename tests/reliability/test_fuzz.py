@@ -191,7 +191,8 @@ def test_mutated_files_end_cleanly(reader, seeds, campaign, figures, tmp_path):
         figures["fuzz cases"] += 1
         wrong = run_case(seed_path, base, arguments, mutated, tmp_path / "case")
         if wrong:
-            figures["failing runs (shrinking included)"] += 1
+            kind = wrong.split(":")[0]
+            figures[{"the project changed although the command failed": "changed on failure"}.get(kind, kind)] += 1
             # hypothesis runs the shrunk input last: the file left is the smallest that fails
             FOUND.mkdir(exist_ok=True)
             (FOUND / f"{reader.replace(' ', '_')}-found{seed_path.suffix}").write_bytes(mutated)
