@@ -117,13 +117,15 @@ QUERIES = [
       " (SELECT 1 FROM codings c WHERE c.coding_id = memos.coding_id)) OR (document_id IS NOT NULL AND NOT EXISTS"
       " (SELECT 1 FROM documents d WHERE d.document_id = memos.document_id))"
       " OR (coding_id IS NULL AND document_id IS NULL)"]),
-    ("cache of a missing unit", "cached sentences, assignments and exemplars point at units and codings",
-     "SELECT 'sentences', unit_id FROM sentences s WHERE NOT EXISTS (SELECT 1 FROM units u WHERE u.unit_id = s.unit_id)"
-     " UNION ALL SELECT 'assignments', unit_id FROM assignments a"
+    ("cache of a missing unit", "cached sentences, sample assignments and exemplars point at units and codings",
+     "SELECT DISTINCT 'sentences', unit_id FROM sentences s"
+     " WHERE NOT EXISTS (SELECT 1 FROM units u WHERE u.unit_id = s.unit_id)"
+     " UNION ALL SELECT DISTINCT 'sample assignments', unit_id FROM assignments a"
      " WHERE NOT EXISTS (SELECT 1 FROM units u WHERE u.unit_id = a.unit_id)"
      " UNION ALL SELECT 'exemplars', coding_id FROM exemplars e"
      " WHERE NOT EXISTS (SELECT 1 FROM codings c WHERE c.coding_id = e.coding_id)",
-     lambda r: f"{r[0]} of {r[1]}", "qualcode doctor --fix removes them (they are rebuilt or redrawn on demand)", True,
+     lambda r: f"{r[0]} of unit {r[1]}", "qualcode doctor --fix removes them (sentences are rebuilt on demand;"
+     " 'qualcode sheet sample' then shows what is left of each coder's sample)", True,
      ["DELETE FROM sentences WHERE NOT EXISTS (SELECT 1 FROM units u WHERE u.unit_id = sentences.unit_id)",
       "DELETE FROM assignments WHERE NOT EXISTS (SELECT 1 FROM units u WHERE u.unit_id = assignments.unit_id)",
       "DELETE FROM exemplars WHERE NOT EXISTS (SELECT 1 FROM codings c WHERE c.coding_id = exemplars.coding_id)"]),
