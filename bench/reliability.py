@@ -32,6 +32,9 @@ ROOT = Path(__file__).resolve().parent.parent
 # (row, figure names summed into it), in the order printed
 ROWS = [
     ("kills (SIGKILL at a random moment)", ["kills"]),
+    ("… landing before any change", ["kills before any change"]),
+    ("… landing part way (a non-atomic command)", ["kills part way"]),
+    ("… landing after the run had finished", ["kills after the end"]),
     ("reruns after a kill", ["reruns"]),
     ("temporary files left beside a target", ["temporary files left"]),
     ("concurrent rounds (two writers, or page + CLI)", ["concurrent rounds"]),

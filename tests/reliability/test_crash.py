@@ -110,14 +110,23 @@ def test_killed_at_a_random_moment_then_rerun(name, templates, campaign, figures
         shutil.copytree(templates[command.start], project)
         target = tmp_path / f"kill{kill}.{command.export}" if command.export else None
         process = started(*command.arguments(templates, target), project=project, stdin=command.stdin)
-        time.sleep(rng.uniform(0.3, max(duration, 0.4)))
+        time.sleep(rng.uniform(0.0, duration))  # anywhere from start-up to the end of the run
+        alive = process.poll() is None
         process.send_signal(signal.SIGKILL)
         process.wait(30)
         figures["kills"] += 1
+        left = state(project)
+        # where the kill landed: before the first commit, part way, or after the run had finished
+        if command.export:  # an export's work is its file (a sheet export also records the sample drawn)
+            done, untouched = target.exists() and left == finished, not target.exists() and left == before
+        else:
+            done, untouched = left == finished and left != before, left == before
+        figures["kills after the end" if done or not alive else "kills before any change" if untouched
+                else "kills part way"] += 1
         found = problems(project)
         assert found == [], f"{name}, kill {kill}: {found}"
         if command.atomic:
-            assert state(project) in (before, finished), f"{name}, kill {kill}: a half-done transaction is visible"
+            assert left in (before, finished), f"{name}, kill {kill}: a half-done transaction is visible"
         if command.export:
             assert whole_export(target, command.export, whole), f"{name}, kill {kill}: a half-written {target.name}"
             # a SIGKILL gives no chance to remove the temporary file beside the target; it is never the target
