@@ -41,10 +41,6 @@ class Check:
                 "what": self.what, "where": "; ".join(self.examples), "mend": "" if self.ok else self.mend}
 
 
-def _rows(conn: sqlite3.Connection, sql: str) -> list[tuple]:
-    return conn.execute(sql).fetchall()
-
-
 def _check(name: str, what: str, rows: list[tuple], describe, mend: str, fixable: bool = False) -> Check:
     return Check(name=name, what=what, problems=len(rows), examples=[describe(r) for r in rows[:EXAMPLES]],
                  mend=mend, fixable=fixable)
@@ -155,7 +151,7 @@ def check_project(conn: sqlite3.Connection) -> list[Check]:
                         problems=len(keys), examples=[f"{r[0]} row {r[1]} → {r[2]}" for r in keys[:EXAMPLES]],
                         mend="see the checks below for what each kind of dangling reference means"))
     for name, what, sql, describe, mend, fixable, _ in QUERIES:
-        checks.append(_check(name, what, _rows(conn, sql), describe, mend, fixable))
+        checks.append(_check(name, what, conn.execute(sql).fetchall(), describe, mend, fixable))
     return checks
 
 

@@ -23,10 +23,9 @@ def is_unsafe_name(name: str) -> bool:
 
 
 def check_entries(archive: zipfile.ZipFile, label: str, error: type[InputError], *, max_entries: int,
-                  max_total: int, max_member: int | None = None, paths: bool = False) -> list[zipfile.ZipInfo]:
-    """The archive's entries, or ``error`` when there are more than ``max_entries``, when one declares more
-    than ``max_member`` bytes, when together they declare more than ``max_total``, or (``paths``) when a
-    name is unsafe as a path."""
+                  max_total: int, paths: bool = False) -> list[zipfile.ZipInfo]:
+    """The archive's entries, or ``error`` when there are more than ``max_entries``, when together they
+    declare more than ``max_total`` bytes, or (``paths``) when a name is unsafe as a path."""
     infos = archive.infolist()
     if len(infos) > max_entries:
         raise error(f"{label} holds {len(infos)} entries (limit {max_entries}); refusing to read it")
@@ -34,9 +33,6 @@ def check_entries(archive: zipfile.ZipFile, label: str, error: type[InputError],
     for info in infos:
         if paths and is_unsafe_name(info.filename):
             raise error(f"{label} contains an entry with an absolute path or '..' ({info.filename[:80]});"
-                        " refusing to read it")
-        if max_member is not None and info.file_size > max_member:
-            raise error(f"{label}: {info.filename[:80]} is larger than {max_member // 1024**2} MB;"
                         " refusing to read it")
         declared += info.file_size
     if declared > max_total:

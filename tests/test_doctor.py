@@ -87,3 +87,22 @@ def test_a_missing_current_codebook_version_is_found(tiny_project_dir):
     result = run_cli("doctor", "--project", tiny_project_dir, "--format", "json")
     assert result.exit_code == 1
     assert "the current version 4242" in result.stdout
+
+
+def test_bad_input_is_one_clear_line_and_changes_nothing(tmp_path, tiny_project_dir):
+    from qualcode.doctor import check_project
+
+    nowhere = run_cli("doctor", "--project", tmp_path / "no-such-project")
+    assert nowhere.exit_code == 1 and "Traceback" not in nowhere.output
+    wrong_format = run_cli("doctor", "--format", "xml", "--project", tiny_project_dir)
+    assert wrong_format.exit_code == 1 and "unknown format 'xml'" in wrong_format.output
+    with Project.find(tiny_project_dir) as project:  # the library agrees the project is sound and untouched
+        assert all(check.ok for check in check_project(project.connect()))
+    broken = tmp_path / "broken"
+    assert run_cli("init", broken).exit_code == 0
+    garbage = bytes(range(256)) * 16
+    (broken / "qualcode.db").write_bytes(garbage)
+    result = run_cli("doctor", "--fix", "--project", broken)
+    assert result.exit_code == 1 and "is not a usable qualcode database" in result.output
+    assert "Traceback" not in result.output
+    assert (broken / "qualcode.db").read_bytes() == garbage

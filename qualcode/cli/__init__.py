@@ -72,7 +72,7 @@ class QualcodeGroup(TyperGroup):
         except Exception as exc:  # an unexpected failure: short message, no transcript-bearing locals
             import sqlite3
 
-            from qualcode.store import is_busy
+            from qualcode.store import BUSY_TIMEOUT_SECONDS, is_busy
 
             if isinstance(exc, sqlite3.OperationalError) and is_busy(exc):
                 from qualcode.cli._util import err_console
@@ -80,7 +80,7 @@ class QualcodeGroup(TyperGroup):
                 # every write is one transaction: the one that could not start or commit left nothing
                 err_console().print(
                     "[bold red]Error:[/] the project database is busy: another qualcode command or the coding page"
-                    " has been writing to it for over 30 s. Nothing from the unfinished step was saved; run the"
+                    f" has been writing to it for over {BUSY_TIMEOUT_SECONDS:g} s. Nothing from the unfinished step was saved; run the"
                     " command again when the other has finished.", highlight=False)
                 ctx.exit(1)
             if os.environ.get("QUALCODE_DEBUG") == "1" or "PYTEST_CURRENT_TEST" in os.environ:

@@ -9,6 +9,7 @@ figures each test records (``figures`` fixture).
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import random
@@ -16,12 +17,13 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import zipfile
 from collections import defaultdict
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, build_tiny_project, code_phrase
 
 QUICK = {"kills": 2, "fuzz_cases": 24, "concurrent_rounds": 2}
 FULL = {"kills": 100, "fuzz_cases": 850, "concurrent_rounds": 20}
@@ -182,3 +184,26 @@ def sheet_settings() -> tuple[str, str]:
 
     about = read(EXAMPLE / "codings" / "decisions.xlsx")
     return about["into"], about["unit"]
+
+
+def base_projects(root: Path, codings: list[tuple[str, str, str]]) -> dict[str, Path]:
+    """An empty project and the tiny one with these (coder, code key, phrase of SF1.txt) codings."""
+    from qualcode.project import Project
+
+    Project.create(root / "empty").close()
+    build_tiny_project(root / "tiny").close()
+    with Project.find(root / "tiny") as project, project.transaction() as conn:
+        for coder, key, phrase in codings:
+            code_phrase(conn, coder, key, "SF1.txt", phrase)
+    return {"empty": root / "empty", "tiny": root / "tiny"}
+
+
+def rebuilt_zip(path: Path, replace: dict[str, bytes] | None = None, add: dict[str, bytes] | None = None) -> bytes:
+    """The zip at ``path`` written again with some members' bytes replaced and others added."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as rebuilt:
+        for name in source.namelist():
+            rebuilt.writestr(name, (replace or {}).get(name, source.read(name)))
+        for name, data in (add or {}).items():
+            rebuilt.writestr(name, data)
+    return out.getvalue()

@@ -35,8 +35,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT, build_tiny_project, code_phrase, run_cli
-from tests.reliability.conftest import state
+from tests.conftest import REPO_ROOT, run_cli
+from tests.reliability.conftest import base_projects, rebuilt_zip, state
 
 EXAMPLE = REPO_ROOT / "transcripts_example"
 LIMIT_SECONDS = 5.0
@@ -65,16 +65,6 @@ def with_entities(xml: bytes, kind: str, secret_path: Path, anchor: bytes) -> by
     return xml[:declaration_end] + entity_declarations(kind, secret_path) + body
 
 
-def rebuilt_zip(path: Path, replace: dict[str, bytes] | None = None, add: dict[str, bytes] | None = None) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(path) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as rebuilt:
-        for name in source.namelist():
-            rebuilt.writestr(name, (replace or {}).get(name, source.read(name)))
-        for name, data in (add or {}).items():
-            rebuilt.writestr(name, data)
-    return out.getvalue()
-
-
 def declaring(data: bytes, member: str, size: int) -> bytes:
     """The zip with ``member``'s uncompressed size in the central directory set to ``size`` (a lying header)."""
     data = bytearray(data)
@@ -92,14 +82,9 @@ def declaring(data: bytes, member: str, size: int) -> bytes:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory) -> dict:
     """Real files qualcode reads (from the example study and from its own exports), and projects to read them into."""
-    from qualcode.project import Project
-
     root = tmp_path_factory.mktemp("attacks")
-    Project.create(root / "empty").close()
-    build_tiny_project(root / "tiny").close()
-    with Project.find(root / "tiny") as project, project.transaction() as conn:
-        code_phrase(conn, "A", "work.toll", "SF1.txt", "Some nights I don't sleep")
-        code_phrase(conn, "B", "work.caseload", "SF1.txt", "forty people on my books")
+    bases = base_projects(root, [("A", "work.toll", "Some nights I don't sleep"),
+                                 ("B", "work.caseload", "forty people on my books")])
     files = {"docx": EXAMPLE / "SF2.docx", "odt": EXAMPLE / "SF6.odt"}
     for name, arguments in {
         "qdpx": ["export", "qdpx", root / "tiny.qdpx"],
@@ -113,8 +98,7 @@ def world(tmp_path_factory) -> dict:
         files[name] = Path(next(a for a in arguments if isinstance(a, Path)))
     secret = root / "secret.txt"
     secret.write_text(SECRET + "\n", encoding="utf-8")
-    return {"root": root, "files": files, "secret": secret,
-            "bases": {"empty": root / "empty", "tiny": root / "tiny"}}
+    return {"root": root, "files": files, "secret": secret, "bases": bases}
 
 
 # reader: (file in world["files"], base project, command before the file, command after, suffix)

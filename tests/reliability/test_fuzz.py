@@ -20,7 +20,6 @@ digits of its SHA-256) with the fix, it is replayed by
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import shutil
 import signal
@@ -32,8 +31,8 @@ import pytest
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
-from tests.conftest import REPO_ROOT, SHARED_FIXTURES, build_tiny_project, code_phrase, run_cli
-from tests.reliability.conftest import state
+from tests.conftest import REPO_ROOT, SHARED_FIXTURES, run_cli
+from tests.reliability.conftest import base_projects, rebuilt_zip, state
 
 EXAMPLE = REPO_ROOT / "transcripts_example"
 HERE = Path(__file__).parent
@@ -45,14 +44,9 @@ LIMIT_SECONDS = 5.0
 @pytest.fixture(scope="module")
 def seeds(tmp_path_factory) -> dict[str, tuple[Path, str, list[str]]]:
     """reader name → (seed file, base project ('empty' or 'tiny'), command arguments before the file)."""
-    from qualcode.project import Project
-
     root = tmp_path_factory.mktemp("seeds")
-    Project.create(root / "empty").close()
-    build_tiny_project(root / "tiny").close()
-    with Project.find(root / "tiny") as project, project.transaction() as conn:
-        code_phrase(conn, "A", "work.toll", "SF1.txt", "Some nights I don't sleep")
-        code_phrase(conn, "A", "work.caseload", "SF1.txt", "forty people on my books")
+    bases = base_projects(root, [("A", "work.toll", "Some nights I don't sleep"),
+                                 ("A", "work.caseload", "forty people on my books")])
     made = {}
     for fmt in ("yaml", "csv", "xlsx", "qdc"):
         out = root / f"codebook.{fmt}"
@@ -82,7 +76,7 @@ def seeds(tmp_path_factory) -> dict[str, tuple[Path, str, list[str]]]:
     teams = SHARED_FIXTURES / "transcripts" / "webvtt-py_teams_timeframe.vtt"
     if teams.exists():
         made["teams vtt"] = (teams, "empty", ["import"])
-    made["_bases"] = {"empty": root / "empty", "tiny": root / "tiny"}
+    made["_bases"] = bases
     return made
 
 
@@ -113,16 +107,12 @@ def mutate_bytes(data: bytes, draw) -> bytes:
 def mutate(path: Path, draw) -> bytes:
     data = path.read_bytes()
     if zipfile.is_zipfile(path) and draw(st.booleans()):
-        source = zipfile.ZipFile(path)
-        names = source.namelist()
-        xml = [n for n in names if n.endswith((".xml", ".qde", ".rels"))] or names
-        target = draw(st.sampled_from(sorted(xml)))
-        out = io.BytesIO()
-        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as rebuilt:
-            for name in names:
-                body = source.read(name)
-                rebuilt.writestr(name, mutate_bytes(body, draw) if name == target else body)
-        return out.getvalue()
+        with zipfile.ZipFile(path) as source:
+            names = source.namelist()
+            xml = [n for n in names if n.endswith((".xml", ".qde", ".rels"))] or names
+            target = draw(st.sampled_from(sorted(xml)))
+            body = source.read(target)
+        return rebuilt_zip(path, replace={target: mutate_bytes(body, draw)})
     return mutate_bytes(data, draw)
 
 
